@@ -1,0 +1,226 @@
+/* ctrl/lb/lbmap.c - see lbmap.h. Map access through libbpf's low-level
+ * bpf_map_* calls on file descriptors, so the same code serves a skeleton,
+ * a plain bpf_object and maps adopted from bpffs pins. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "ctrl/lb/lbmap.h"
+
+static int lbmap__fd(struct bpf_object *obj, const char *name)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
+
+	return map ? bpf_map__fd(map) : -ENOENT;
+}
+
+int st_lbmaps_open(struct st_lbmaps *m, struct bpf_object *obj,
+		   uint32_t ring_size, uint32_t max_services)
+{
+	struct { int *fd; const char *name; } t[] = {
+		{ &m->svcs, "st_svcs" }, { &m->ring, "st_ring" },
+		{ &m->backends, "st_backends" }, { &m->ct, "st_ct" },
+		{ &m->nat, "st_nat" }, { &m->addrs, "st_addrs" },
+		{ &m->cfg, "st_cfg" }, { &m->stats, "st_stats" },
+		{ &m->drops, "st_drops" }, { &m->svc_stats, "st_svc_stats" },
+		{ &m->be_stats, "st_be_stats" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		*t[i].fd = lbmap__fd(obj, t[i].name);
+		if (*t[i].fd < 0)
+			return -ENOENT;
+	}
+	m->ring_size = ring_size;
+	m->max_services = max_services;
+	m->ncpus = libbpf_num_possible_cpus();
+	return m->ncpus > 0 ? 0 : m->ncpus;
+}
+
+int st_lbmaps_size(struct bpf_object *obj, uint32_t ring_size,
+		   uint32_t max_services, uint32_t max_backends,
+		   uint32_t ct_entries)
+{
+	struct { const char *name; uint32_t n; } t[] = {
+		{ "st_svcs", max_services }, { "st_ring", 2 * max_services * ring_size },
+		{ "st_backends", max_backends }, { "st_ct", ct_entries },
+		{ "st_nat", ct_entries }, { "st_addrs", 2 * max_services },
+		{ "st_svc_stats", max_services }, { "st_be_stats", max_backends },
+	};
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, t[i].name);
+
+		if (!map)
+			return -ENOENT;
+		err = bpf_map__set_max_entries(map, t[i].n);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int st_lbmaps_set_cfg(const struct st_lbmaps *m, const struct st_cfg *cfg)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(m->cfg, &zero, cfg, BPF_ANY) ? -errno : 0;
+}
+
+int st_lbmaps_set_backend(const struct st_lbmaps *m, uint32_t id,
+			  const struct st_backend *be)
+{
+	return bpf_map_update_elem(m->backends, &id, be, BPF_ANY) ? -errno : 0;
+}
+
+int st_lbmaps_set_addr(const struct st_lbmaps *m, const struct st_addr_key *k,
+		       uint32_t flags)
+{
+	struct st_addr_val v = { .flags = flags };
+
+	if (!flags)
+		return bpf_map_delete_elem(m->addrs, k) && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(m->addrs, k, &v, BPF_ANY) ? -errno : 0;
+}
+
+static int lbmap__write_ring(const struct st_lbmaps *m, uint32_t ring_id,
+			     const uint32_t *ring)
+{
+	uint32_t *keys, count = m->ring_size, i;
+	int err;
+
+	keys = malloc(sizeof(*keys) * count);
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < count; i++)
+		keys[i] = ring_id * m->ring_size + i;
+	err = bpf_map_update_batch(m->ring, keys, ring, &count, NULL);
+	if (err == -EINVAL || err == -EOPNOTSUPP) {	/* old kernels */
+		for (i = 0, err = 0; i < m->ring_size && !err; i++)
+			err = bpf_map_update_elem(m->ring, &keys[i], &ring[i], BPF_ANY);
+	}
+	free(keys);
+	return err ? -errno : 0;
+}
+
+int st_lbmaps_set_service(const struct st_lbmaps *m, const struct st_vip_key *k,
+			  const struct st_svc *svc, const uint32_t *ring)
+{
+	struct st_svc cur, next = *svc;
+	int err;
+
+	if (svc->id >= m->max_services)
+		return -ERANGE;
+	next.ring_id = 2 * svc->id;
+	if (!bpf_map_lookup_elem(m->svcs, k, &cur) && cur.ring_id == next.ring_id)
+		next.ring_id++;
+	err = lbmap__write_ring(m, next.ring_id, ring);
+	if (err)
+		return err;
+	return bpf_map_update_elem(m->svcs, k, &next, BPF_ANY) ? -errno : 0;
+}
+
+int st_lbmaps_del_service(const struct st_lbmaps *m, const struct st_vip_key *k)
+{
+	return bpf_map_delete_elem(m->svcs, k) && errno != ENOENT ? -errno : 0;
+}
+
+int st_lbmaps_counter(const struct st_lbmaps *m, int fd, uint32_t idx,
+		      struct st_counter *out)
+{
+	struct st_counter *v = calloc(m->ncpus, sizeof(*v));
+	int i, err;
+
+	if (!v)
+		return -ENOMEM;
+	err = bpf_map_lookup_elem(fd, &idx, v) ? -errno : 0;
+	memset(out, 0, sizeof(*out));
+	for (i = 0; !err && i < m->ncpus; i++) {
+		out->packets += v[i].packets;
+		out->bytes += v[i].bytes;
+	}
+	free(v);
+	return err;
+}
+
+int st_lbmaps_obj_stats(const struct st_lbmaps *m, int fd, uint32_t idx,
+			struct st_obj_stats *out)
+{
+	struct st_obj_stats *v = calloc(m->ncpus, sizeof(*v));
+	int i, err;
+
+	if (!v)
+		return -ENOMEM;
+	err = bpf_map_lookup_elem(fd, &idx, v) ? -errno : 0;
+	memset(out, 0, sizeof(*out));
+	for (i = 0; !err && i < m->ncpus; i++) {
+		out->packets += v[i].packets;
+		out->bytes += v[i].bytes;
+		out->new_flows += v[i].new_flows;
+	}
+	free(v);
+	return err;
+}
+
+/* Visit every key of a hash map; deleting the current key is allowed. */
+static int lbmap__walk(int fd, void *key, void *next, size_t ksz,
+		       int (*fn)(int fd, const void *key, void *arg), void *arg)
+{
+	int err, first = 1;
+
+	for (;;) {
+		err = bpf_map_get_next_key(fd, first ? NULL : key, next);
+		if (err)
+			return errno == ENOENT ? 0 : -errno;
+		first = 0;
+		memcpy(key, next, ksz);
+		err = fn(fd, key, arg);
+		if (err)
+			return err;
+	}
+}
+
+static int lbmap__age_ct(int fd, const void *key, void *arg)
+{
+	struct st_ct_val v;
+
+	if (bpf_map_lookup_elem(fd, key, &v))
+		return 0;
+	v.last_seen_ns -= *(uint64_t *)arg;
+	return bpf_map_update_elem(fd, key, &v, BPF_EXIST) ? -errno : 0;
+}
+
+static int lbmap__age_nat(int fd, const void *key, void *arg)
+{
+	struct st_nat_val v;
+
+	if (bpf_map_lookup_elem(fd, key, &v))
+		return 0;
+	v.last_seen_ns -= *(uint64_t *)arg;
+	return bpf_map_update_elem(fd, key, &v, BPF_EXIST) ? -errno : 0;
+}
+
+int st_lbmaps_age(const struct st_lbmaps *m, uint64_t ns)
+{
+	struct st_flow_key k, n;
+	int err = lbmap__walk(m->ct, &k, &n, sizeof(k), lbmap__age_ct, &ns);
+
+	return err ? err : lbmap__walk(m->nat, &k, &n, sizeof(k), lbmap__age_nat, &ns);
+}
+
+static int lbmap__del(int fd, const void *key, void *arg)
+{
+	return bpf_map_delete_elem(fd, key) ? -errno : 0;
+}
+
+int st_lbmaps_flush_ct(const struct st_lbmaps *m)
+{
+	struct st_flow_key k, n;
+	int err = lbmap__walk(m->ct, &k, &n, sizeof(k), lbmap__del, NULL);
+
+	return err ? err : lbmap__walk(m->nat, &k, &n, sizeof(k), lbmap__del, NULL);
+}

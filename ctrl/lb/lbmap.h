@@ -1,0 +1,53 @@
+/* ctrl/lb/lbmap.h - programming the XDP load balancer's maps from
+ * userspace: services, rings (built aside, swapped atomically), backends,
+ * addresses, SNAT configuration, and reading the per-CPU counters. Used by
+ * straitd's XDP engine, the BPF fixture runner and the benchmarks. */
+#ifndef STRAIT_CTRL_LB_LBMAP_H
+#define STRAIT_CTRL_LB_LBMAP_H
+
+#include <stdint.h>
+#include "pkt/abi.h"
+
+struct bpf_object;
+
+struct st_lbmaps {
+	int svcs, ring, backends, ct, nat, addrs, cfg;
+	int stats, drops, svc_stats, be_stats;
+	uint32_t ring_size;
+	uint32_t max_services;
+	int ncpus;
+};
+
+/* Find every map of a loaded lb object by name. 0 or -ENOENT. */
+int st_lbmaps_open(struct st_lbmaps *m, struct bpf_object *obj,
+		   uint32_t ring_size, uint32_t max_services);
+
+/* Size the maps of an opened (not yet loaded) object. */
+int st_lbmaps_size(struct bpf_object *obj, uint32_t ring_size,
+		   uint32_t max_services, uint32_t max_backends,
+		   uint32_t ct_entries);
+
+int st_lbmaps_set_cfg(const struct st_lbmaps *m, const struct st_cfg *cfg);
+int st_lbmaps_set_backend(const struct st_lbmaps *m, uint32_t id,
+			  const struct st_backend *be);
+int st_lbmaps_set_addr(const struct st_lbmaps *m, const struct st_addr_key *k,
+		       uint32_t flags);
+/* Write `ring` (ring_size backend ids) into the service's idle ring slot,
+ * then point the service at it in one map update: packets see the old ring
+ * or the new one, never a mix. svc->id < max_services. */
+int st_lbmaps_set_service(const struct st_lbmaps *m, const struct st_vip_key *k,
+			  const struct st_svc *svc, const uint32_t *ring);
+int st_lbmaps_del_service(const struct st_lbmaps *m, const struct st_vip_key *k);
+
+/* Sum a per-CPU counter over all CPUs. */
+int st_lbmaps_counter(const struct st_lbmaps *m, int fd, uint32_t idx,
+		      struct st_counter *out);
+int st_lbmaps_obj_stats(const struct st_lbmaps *m, int fd, uint32_t idx,
+			struct st_obj_stats *out);
+
+/* Make every conntrack and NAT entry `ns` nanoseconds older (tests). */
+int st_lbmaps_age(const struct st_lbmaps *m, uint64_t ns);
+/* Empty conntrack and NAT. */
+int st_lbmaps_flush_ct(const struct st_lbmaps *m);
+
+#endif

@@ -1,0 +1,210 @@
+/* pkt/abi.h - the one definition of every table key and value, stats index,
+ * verdict and drop reason shared by the BPF programs, the control plane and
+ * the host (userspace/DPDK) build of the packet pipeline.
+ *
+ * Rules: fixed-width kernel types only, explicit padding, byte order in the
+ * type, and static asserts on sizes that clang-BPF and gcc both compile.
+ * Addresses are always 16 bytes; an IPv4 address lives in addr[0] with the
+ * other three words zero, so one key type serves both families.
+ */
+#ifndef STRAIT_PKT_ABI_H
+#define STRAIT_PKT_ABI_H
+
+#include <linux/types.h>
+
+#define ST_ABI_VERSION 1
+
+/* Limits. Map sizes are set by the loader before load; these are defaults. */
+#define ST_MAX_SERVICES_DEFAULT 256
+#define ST_MAX_BACKENDS_DEFAULT 4096
+#define ST_RING_SIZE_DEFAULT 16381
+#define ST_RING_SIZE_MAX 65537
+#define ST_CT_ENTRIES_DEFAULT 262144
+#define ST_NAT_ENTRIES_DEFAULT 262144
+
+/* Verdicts are the XDP action codes, so the BPF entry returns them as is. */
+enum st_verdict {
+	ST_ABORTED = 0,
+	ST_DROP = 1,
+	ST_PASS = 2,
+	ST_TX = 3,
+	ST_REDIRECT = 4,
+};
+
+/* Every dropped packet is counted under exactly one reason. */
+enum st_drop_reason {
+	ST_DROP_NONE = 0,	/* unspecified (a bug if ever counted) */
+	ST_DROP_SHORT_L2,	/* frame shorter than an Ethernet header */
+	ST_DROP_SHORT_L3,	/* truncated IPv4/IPv6 header */
+	ST_DROP_BAD_L3,		/* bad version, IHL < 5, total length too small */
+	ST_DROP_SHORT_L4,	/* truncated TCP/UDP/ICMP header */
+	ST_DROP_BAD_L4,		/* TCP data offset < 5 and the like */
+	ST_DROP_FRAG,		/* IP fragment addressed to a service VIP */
+	ST_DROP_EXTHDR,		/* IPv6 extension header chain too long */
+	ST_DROP_NO_BACKEND,	/* service has no backend with weight > 0 */
+	ST_DROP_BACKEND_GONE,	/* ring or conntrack names a missing backend */
+	ST_DROP_NAT_PORTS,	/* no free SNAT port after all probes */
+	ST_DROP_FIB,		/* no route to the next hop (blackhole etc.) */
+	ST_DROP_ICMP_NO_FLOW,	/* ICMP error to a VIP/SNAT addr, no such flow */
+	ST_DROP_MAP_FULL,	/* conntrack or NAT insert failed */
+	ST_DROP_MTU,		/* packet larger than the egress MTU */
+	ST_DROP_NO_SNAT,	/* NAT service but no SNAT address of that family */
+	ST_DROP__MAX,
+};
+
+/* Global counters (per-CPU array st_stats, index = enum value). */
+enum st_stat {
+	ST_STAT_RX = 0,		/* every packet seen */
+	ST_STAT_PASS,		/* handed to the kernel */
+	ST_STAT_TX,
+	ST_STAT_REDIRECT,
+	ST_STAT_DROP,
+	ST_STAT_CT_NEW,		/* conntrack entries created */
+	ST_STAT_CT_HIT,		/* packets matched to a live conntrack entry */
+	ST_STAT_CT_EXPIRED,	/* entries found expired and replaced */
+	ST_STAT_REV_NAT,	/* replies translated back to the client */
+	ST_STAT_ICMP_XLATE,	/* ICMP errors translated for a tracked flow */
+	ST_STAT_FRAG_PASS,	/* fragments not for a VIP, passed */
+	ST_STAT_FIB_PASS,	/* forwarded via the kernel (neighbour unknown) */
+	ST_STAT__MAX,
+};
+
+struct st_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Per-service and per-backend counters (per-CPU arrays, index = id). */
+struct st_obj_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+	__u64 pad;
+};
+
+#define ST_AF_INET 2
+#define ST_AF_INET6 10
+
+/* Service frontend key: VIP, port, protocol (IPPROTO_TCP / IPPROTO_UDP). */
+struct st_vip_key {
+	__be32 addr[4];
+	__be16 port;
+	__u8 proto;
+	__u8 family;
+};
+
+/* Service flags. */
+#define ST_SVC_F_DSR 0x1	/* L2 DSR: MAC rewrite only (default: NAT) */
+#define ST_SVC_F_HASH_SRC_IP 0x2 /* affinity: hash source address only */
+
+struct st_svc {
+	__u32 id;		/* index into st_svc_stats */
+	__u32 flags;		/* ST_SVC_F_* */
+	__u32 ring_id;		/* which ring slot is live: ring = ring_id * ring_size */
+	__u32 pad;
+};
+
+/* Address set of all VIPs and SNAT addresses (for fragments and ICMP). */
+struct st_addr_key {
+	__be32 addr[4];
+	__u32 family;
+};
+
+#define ST_ADDR_VIP 0x1
+#define ST_ADDR_SNAT 0x2
+
+struct st_addr_val {
+	__u32 flags;
+	__u32 pad;
+};
+
+/* Backend, st_backends[id]; id 0 means "none" in a ring. */
+#define ST_BE_F_VALID 0x1
+
+struct st_backend {
+	__be32 addr[4];
+	__be16 port;
+	__u8 family;
+	__u8 flags;
+	__u32 pad;
+};
+
+/* A flow as seen on the wire (source, destination). Used for conntrack
+ * (client -> VIP) and for reverse NAT (backend -> SNAT address). */
+struct st_flow_key {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+#define ST_CT_F_FIN_IN 0x1	/* FIN seen from the client */
+#define ST_CT_F_FIN_OUT 0x2	/* FIN seen from the backend */
+#define ST_CT_F_RST 0x4
+#define ST_CT_F_SEEN_REPLY 0x8
+#define ST_CT_F_DSR 0x10
+
+/* Conntrack value (key: client -> VIP flow). */
+struct st_ct_val {
+	__u64 last_seen_ns;
+	__u32 backend_id;
+	__be16 snat_port;	/* NAT mode: our source port toward the backend */
+	__u16 flags;		/* ST_CT_F_* */
+	__u32 svc_id;
+	__u32 pad;
+};
+
+/* Reverse NAT value (key: backend -> SNAT address flow). */
+struct st_nat_val {
+	__be32 client_addr[4];
+	__be32 vip_addr[4];
+	__be16 client_port;
+	__be16 vip_port;
+	__u32 svc_id;
+	__u32 backend_id;
+	__u32 pad;
+	__u64 last_seen_ns;
+};
+
+/* Runtime configuration (array map st_cfg, one entry). */
+struct st_cfg {
+	__be32 snat4[4];	/* IPv4 SNAT address in [0]; zero: none */
+	__be32 snat6[4];	/* IPv6 SNAT address; all zero: none */
+	__u32 flags;
+	__u32 pad;
+};
+
+/* Load-time parameters: `const volatile` globals in BPF, a plain global in
+ * the host build. Changing them means reloading the program. */
+struct st_params {
+	__u32 ring_size;	/* prime, <= ST_RING_SIZE_MAX */
+	__u32 max_services;
+	__u64 tcp_timeout_ns;	/* idle timeout of an established TCP flow */
+	__u64 tcp_fin_timeout_ns; /* after FIN/RST */
+	__u64 udp_timeout_ns;
+	__u64 touch_interval_ns; /* refresh last_seen at most this often */
+};
+
+#define ST_NAT_PORT_MIN 1024
+#define ST_NAT_PORT_PROBES 8
+
+#define ST_ASSERT_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), #t " size")
+ST_ASSERT_SIZE(st_counter, 16);
+ST_ASSERT_SIZE(st_obj_stats, 32);
+ST_ASSERT_SIZE(st_vip_key, 20);
+ST_ASSERT_SIZE(st_svc, 16);
+ST_ASSERT_SIZE(st_addr_key, 20);
+ST_ASSERT_SIZE(st_addr_val, 8);
+ST_ASSERT_SIZE(st_backend, 24);
+ST_ASSERT_SIZE(st_flow_key, 40);
+ST_ASSERT_SIZE(st_ct_val, 24);
+ST_ASSERT_SIZE(st_nat_val, 56);
+ST_ASSERT_SIZE(st_cfg, 40);
+ST_ASSERT_SIZE(st_params, 40);
+_Static_assert(__builtin_offsetof(struct st_flow_key, sport) == 32, "flow key ports");
+_Static_assert(__builtin_offsetof(struct st_vip_key, port) == 16, "vip key port");
+
+#endif

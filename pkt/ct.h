@@ -1,0 +1,133 @@
+/* pkt/ct.h - connection tracking and SNAT port allocation.
+ *
+ * Conntrack is keyed by the client -> VIP flow and remembers the backend
+ * (and, in NAT mode, our source port toward it), so established flows keep
+ * their backend whatever happens to weights or the backend set. Reverse NAT
+ * entries are keyed by the backend -> SNAT-address flow, as replies arrive.
+ * Both live in shared LRU maps: replies may come in on another CPU than the
+ * request, so per-CPU tables would miss them. Entries age by LRU pressure and
+ * by idle timeouts checked on lookup; last_seen is refreshed at most once per
+ * touch interval to keep shared cache lines quiet.
+ */
+#ifndef STRAIT_PKT_CT_H
+#define STRAIT_PKT_CT_H
+
+#include "pkt/abi.h"
+#include "pkt/hash.h"
+#include "pkt/parse.h"
+
+static __always_inline __u64 st_ct_timeout(__u8 proto, __u16 flags)
+{
+	if (proto != IPPROTO_TCP)
+		return st_params.udp_timeout_ns;
+	if ((flags & ST_CT_F_RST) ||
+	    ((flags & ST_CT_F_FIN_IN) &&
+	     (flags & (ST_CT_F_FIN_OUT | ST_CT_F_DSR))))
+		return st_params.tcp_fin_timeout_ns;
+	return st_params.tcp_timeout_ns;
+}
+
+static __always_inline int st_ct_alive(const struct st_ct_val *ct,
+				       const struct st_meta *m, __u64 now)
+{
+	if (now - ct->last_seen_ns > st_ct_timeout(m->flow.proto, ct->flags))
+		return 0;
+	/* A new SYN on a closing flow is a new connection (port reuse). */
+	if ((m->tcp_flags & (ST_TCP_SYN | 0x10)) == ST_TCP_SYN &&
+	    st_ct_timeout(m->flow.proto, ct->flags) == st_params.tcp_fin_timeout_ns)
+		return 0;
+	return 1;
+}
+
+static __always_inline __u16 st_ct_flags_in(const struct st_meta *m)
+{
+	__u16 f = 0;
+
+	if (m->tcp_flags & ST_TCP_FIN)
+		f |= ST_CT_F_FIN_IN;
+	if (m->tcp_flags & ST_TCP_RST)
+		f |= ST_CT_F_RST;
+	return f;
+}
+
+/* Refresh a live entry: new TCP flags at once, last_seen now and then. */
+static __always_inline void st_ct_touch(struct st_ct_val *ct,
+					const struct st_meta *m, __u64 now)
+{
+	__u16 f = st_ct_flags_in(m);
+
+	if ((ct->flags | f) != ct->flags)
+		ct->flags |= f;
+	if (now - ct->last_seen_ns > st_params.touch_interval_ns)
+		ct->last_seen_ns = now;
+}
+
+static __always_inline int st_nat_expired(const struct st_nat_val *nv,
+					  __u8 proto, __u64 now)
+{
+	__u64 t = proto == IPPROTO_TCP ? st_params.tcp_timeout_ns
+				       : st_params.udp_timeout_ns;
+
+	return now - nv->last_seen_ns > t;
+}
+
+static __always_inline int st_nat_same_client(const struct st_nat_val *a,
+					      const struct st_nat_val *b)
+{
+	return a->client_port == b->client_port &&
+	       a->client_addr[0] == b->client_addr[0] &&
+	       a->client_addr[1] == b->client_addr[1] &&
+	       a->client_addr[2] == b->client_addr[2] &&
+	       a->client_addr[3] == b->client_addr[3] &&
+	       a->vip_port == b->vip_port && a->vip_addr[0] == b->vip_addr[0];
+}
+
+/* Pick a free SNAT port toward `be` and create the reverse NAT entry.
+ * The first port is a hash of the client flow, so the choice is stable;
+ * collisions probe linearly. Returns 0 or -1 (no port). */
+static __always_inline int st_nat_alloc(const struct st_meta *m,
+					const struct st_backend *be,
+					const __be32 *snat, __u32 svc_id,
+					__u32 be_id, __u64 now, __be16 *port_out)
+{
+	struct st_flow_key rk = {};
+	struct st_nat_val nv = {};
+	__u32 h = st_hash_flow(&m->flow, 0, ST_HASH_SEED_PORT);
+	__u32 port = ST_NAT_PORT_MIN + h % (65536 - ST_NAT_PORT_MIN);
+	int i;
+
+	__builtin_memcpy(rk.saddr, be->addr, 16);
+	__builtin_memcpy(rk.daddr, snat, 16);
+	rk.sport = be->port;
+	rk.proto = m->flow.proto;
+	rk.family = m->flow.family;
+	__builtin_memcpy(nv.client_addr, m->flow.saddr, 16);
+	__builtin_memcpy(nv.vip_addr, m->flow.daddr, 16);
+	nv.client_port = m->flow.sport;
+	nv.vip_port = m->flow.dport;
+	nv.svc_id = svc_id;
+	nv.backend_id = be_id;
+	nv.last_seen_ns = now;
+
+ST_UNROLL
+	for (i = 0; i < ST_NAT_PORT_PROBES; i++) {
+		struct st_nat_val *old;
+
+		rk.dport = st_htons((__u16)port);
+		if (st_env_nat_insert(&rk, &nv, 1) == 0)
+			goto found;
+		old = st_env_nat_lookup(&rk);
+		if (old && (st_nat_same_client(old, &nv) ||
+			    st_nat_expired(old, rk.proto, now))) {
+			if (st_env_nat_insert(&rk, &nv, 0) == 0)
+				goto found;
+		}
+		port = port >= 65535 ? ST_NAT_PORT_MIN : port + 1;
+	}
+	return -1;
+found:
+	*port_out = rk.dport;
+	return 0;
+}
+
+#endif

@@ -1,0 +1,156 @@
+/* pkt/host/env_host.h - the userspace environment of the portable
+ * pipeline: plain-memory tables, a settable clock, a FIB table and
+ * counters, for unit tests, the fixture runner, fuzzers and the DPDK engine.
+ * One st_host instance holds every table; st_host_cur points at the one the
+ * pipeline uses (a DPDK lcore will own its own later).
+ */
+#ifndef STRAIT_PKT_HOST_ENV_HOST_H
+#define STRAIT_PKT_HOST_ENV_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "pkt/env.h"
+
+/* Open-addressing hash table with fixed-size byte keys and values. */
+struct st_htab {
+	size_t ksz, vsz, cap, n;
+	uint8_t *slots;	/* cap slots: state word, key, value (8-aligned) */
+};
+
+int st_htab_init(struct st_htab *t, size_t ksz, size_t vsz, size_t cap);
+void st_htab_free(struct st_htab *t);
+void *st_htab_lookup(const struct st_htab *t, const void *key);
+/* 0, or -1 if the key exists (exclusive) or the table is full. */
+int st_htab_insert(struct st_htab *t, const void *key, const void *val, int excl);
+int st_htab_delete(struct st_htab *t, const void *key);
+/* Walk used slots: returns the next index >= *pos with key/value, or -1. */
+int st_htab_next(const struct st_htab *t, size_t *pos, void **key, void **val);
+
+#define ST_HOST_FIB_MAX 32
+
+struct st_host_fib {
+	__u32 family;
+	__be32 dst[4];
+	int result;		/* ST_FIB_* */
+	__u32 ifindex;
+	__u32 mtu;		/* 0: no limit */
+	__u8 smac[6], dmac[6];
+};
+
+struct st_host {
+	struct st_params params;
+	struct st_cfg cfg;
+	struct st_htab svcs, ct, nat, addrs;
+	__u32 *ring;
+	size_t ring_len;
+	struct st_backend *backends;
+	size_t max_backends;
+	struct st_host_fib fib[ST_HOST_FIB_MAX];
+	int nfib;
+	__u64 now_ns;
+	struct st_counter stats[ST_STAT__MAX];
+	struct st_counter drops[ST_DROP__MAX];
+	struct st_obj_stats *svc_stats;	/* [params.max_services] */
+	struct st_obj_stats *be_stats;	/* [max_backends] */
+};
+
+extern struct st_host *st_host_cur;
+#define st_params (st_host_cur->params)
+
+/* Allocate every table with the given sizes; 0 or -ENOMEM. */
+int st_host_init(struct st_host *h, __u32 ring_size, __u32 max_services,
+		 __u32 max_backends, __u32 ct_entries);
+void st_host_free(struct st_host *h);
+int st_host_fib_lookup(struct st_host *h, struct st_fib *f);
+
+static inline struct st_svc *st_env_svc(const struct st_vip_key *k)
+{
+	return st_htab_lookup(&st_host_cur->svcs, k);
+}
+
+static inline __u32 *st_env_ring(__u32 slot)
+{
+	return slot < st_host_cur->ring_len ? &st_host_cur->ring[slot] : NULL;
+}
+
+static inline struct st_backend *st_env_backend(__u32 id)
+{
+	return id < st_host_cur->max_backends ? &st_host_cur->backends[id] : NULL;
+}
+
+static inline struct st_ct_val *st_env_ct_lookup(const struct st_flow_key *k)
+{
+	return st_htab_lookup(&st_host_cur->ct, k);
+}
+
+static inline int st_env_ct_update(const struct st_flow_key *k,
+				   const struct st_ct_val *v)
+{
+	return st_htab_insert(&st_host_cur->ct, k, v, 0);
+}
+
+static inline struct st_nat_val *st_env_nat_lookup(const struct st_flow_key *k)
+{
+	return st_htab_lookup(&st_host_cur->nat, k);
+}
+
+static inline int st_env_nat_insert(const struct st_flow_key *k,
+				    const struct st_nat_val *v, int excl)
+{
+	return st_htab_insert(&st_host_cur->nat, k, v, excl);
+}
+
+static inline struct st_addr_val *st_env_addr(const struct st_addr_key *k)
+{
+	return st_htab_lookup(&st_host_cur->addrs, k);
+}
+
+static inline struct st_cfg *st_env_cfg(void)
+{
+	return &st_host_cur->cfg;
+}
+
+static inline __u64 st_env_now(void)
+{
+	return st_host_cur->now_ns;
+}
+
+static inline void st_env_count(__u32 stat, __u32 bytes)
+{
+	if (stat < ST_STAT__MAX) {
+		st_host_cur->stats[stat].packets++;
+		st_host_cur->stats[stat].bytes += bytes;
+	}
+}
+
+static inline void st_env_drop(__u32 reason, __u32 bytes)
+{
+	if (reason < ST_DROP__MAX) {
+		st_host_cur->drops[reason].packets++;
+		st_host_cur->drops[reason].bytes += bytes;
+	}
+}
+
+static inline void st_env_svc_count(__u32 id, __u32 bytes, int new_flow)
+{
+	if (id < st_host_cur->params.max_services) {
+		st_host_cur->svc_stats[id].packets++;
+		st_host_cur->svc_stats[id].bytes += bytes;
+		st_host_cur->svc_stats[id].new_flows += new_flow;
+	}
+}
+
+static inline void st_env_be_count(__u32 id, __u32 bytes, int new_flow)
+{
+	if (id < st_host_cur->max_backends) {
+		st_host_cur->be_stats[id].packets++;
+		st_host_cur->be_stats[id].bytes += bytes;
+		st_host_cur->be_stats[id].new_flows += new_flow;
+	}
+}
+
+#define st_env_fib(p, f) st_host_fib_lookup(st_host_cur, (f))
+#define st_env_redirect(p, ifi) ((p)->out_ifindex = (ifi), ST_REDIRECT)
+
+#endif

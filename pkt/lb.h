@@ -1,0 +1,309 @@
+/* pkt/lb.h - the L4 load-balancer pipeline, written once.
+ *
+ * Stages: parse -> fragment policy -> ICMP errors -> service lookup ->
+ * conntrack or Maglev choice -> NAT or DSR -> FIB next hop. Replies to the
+ * SNAT address are translated back. Every stage returns a verdict or
+ * ST_CONTINUE; st_lb_run() accounts for the outcome at its single exit, so
+ * no packet leaves without a counted verdict and drop reason.
+ *
+ * The including file first provides the environment (see pkt/env.h):
+ * table accessors, clock, FIB lookup, redirect and counters. xdp/ provides
+ * it with BPF maps and helpers, pkt/host/ with userspace tables.
+ */
+#ifndef STRAIT_PKT_LB_H
+#define STRAIT_PKT_LB_H
+
+#include "pkt/abi.h"
+#include "pkt/ct.h"
+#include "pkt/hash.h"
+#include "pkt/nat.h"
+#include "pkt/parse.h"
+
+/* Packet context given to the pipeline by the environment. */
+struct st_pkt {
+	void *data;
+	void *data_end;
+	void *ctx;		/* struct xdp_md * under BPF, unused on host */
+	__u32 len;
+	__u32 ifindex;		/* ingress */
+	__u32 out_ifindex;	/* egress chosen on ST_REDIRECT */
+	__u32 reason;		/* drop reason of the final verdict */
+};
+
+static __always_inline int st_lb_fwd(struct st_pkt *p, struct st_meta *m,
+				     const __be32 *src, const __be32 *dst,
+				     __u32 *reason)
+{
+	struct st_fib f = {};
+	struct ethhdr *eth = p->data;
+	int rc;
+
+	f.ifindex = p->ifindex;
+	f.family = m->flow.family;
+	f.tot_len = m->l3_len;
+	__builtin_memcpy(f.src, src, 16);
+	__builtin_memcpy(f.dst, dst, 16);
+	rc = st_env_fib(p, &f);
+	if (rc == ST_FIB_NO_NEIGH || rc == ST_FIB_LOCAL) {
+		/* The kernel resolves the neighbour (or owns the address). */
+		st_env_count(ST_STAT_FIB_PASS, p->len);
+		return ST_PASS;
+	}
+	if (rc != ST_FIB_OK) {
+		*reason = rc == ST_FIB_MTU ? ST_DROP_MTU : ST_DROP_FIB;
+		return ST_DROP;
+	}
+	if ((void *)(eth + 1) > p->data_end) {
+		*reason = ST_DROP_SHORT_L2;
+		return ST_DROP;
+	}
+	__builtin_memcpy(eth->h_dest, f.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, f.smac, ETH_ALEN);
+	if (f.ifindex == p->ifindex)
+		return ST_TX;
+	return st_env_redirect(p, f.ifindex);
+}
+
+/* Copy our SNAT address of the packet's family; -1 if none is set. */
+static __always_inline int st_snat_addr(int v6, __be32 *out)
+{
+	struct st_cfg *cfg = st_env_cfg();
+	const __be32 *a;
+
+	if (!cfg)
+		return -1;
+	a = v6 ? cfg->snat6 : cfg->snat4;
+	if (!(a[0] | a[1] | a[2] | a[3]))
+		return -1;
+	__builtin_memcpy(out, a, 16);
+	return 0;
+}
+
+/* Maglev: the service's live ring gives the backend for a new flow. */
+static __always_inline __u32 st_lb_pick(const struct st_meta *m,
+					const struct st_svc *svc)
+{
+	__u32 size = st_params.ring_size;
+	__u32 h = st_hash_flow(&m->flow, svc->flags, ST_HASH_SEED_RING);
+	__u32 *slot;
+
+	if (!size)
+		return 0;
+	slot = st_env_ring(svc->ring_id * size + h % size);
+	return slot ? *slot : 0;
+}
+
+/* New flow: pick, allocate the SNAT port, record conntrack. */
+static __always_inline int st_lb_new_flow(struct st_meta *m,
+					  const struct st_svc *svc,
+					  const __be32 *snat, __u64 now,
+					  struct st_ct_val *ct, __u32 *reason)
+{
+	struct st_backend *be;
+
+	ct->backend_id = st_lb_pick(m, svc);
+	if (!ct->backend_id) {
+		*reason = ST_DROP_NO_BACKEND;
+		return ST_DROP;
+	}
+	be = st_env_backend(ct->backend_id);
+	if (!be || !(be->flags & ST_BE_F_VALID)) {
+		*reason = ST_DROP_BACKEND_GONE;
+		return ST_DROP;
+	}
+	ct->svc_id = svc->id;
+	ct->last_seen_ns = now;
+	ct->flags = st_ct_flags_in(m);
+	if (svc->flags & ST_SVC_F_DSR) {
+		ct->flags |= ST_CT_F_DSR;
+	} else if (st_nat_alloc(m, be, snat, svc->id, ct->backend_id, now,
+				&ct->snat_port)) {
+		*reason = ST_DROP_NAT_PORTS;
+		return ST_DROP;
+	}
+	if (st_env_ct_update(&m->flow, ct)) {
+		*reason = ST_DROP_MAP_FULL;
+		return ST_DROP;
+	}
+	st_env_count(ST_STAT_CT_NEW, 0);
+	return ST_CONTINUE;
+}
+
+static __always_inline int st_lb_forward(struct st_pkt *p, struct st_meta *m,
+					 const struct st_svc *svc, __u32 *reason)
+{
+	__be32 snat[4] = {};
+	struct st_ct_val *ct, nct = {};
+	struct st_backend *be;
+	struct st_tuple t;
+	__u64 now = st_env_now();
+	int rc, is_new = 0;
+
+	if (!(svc->flags & ST_SVC_F_DSR) && st_snat_addr(m->v6, snat)) {
+		*reason = ST_DROP_NO_SNAT;
+		return ST_DROP;
+	}
+	ct = st_env_ct_lookup(&m->flow);
+	if (ct && st_ct_alive(ct, m, now)) {
+		st_ct_touch(ct, m, now);
+		nct.backend_id = ct->backend_id;
+		nct.snat_port = ct->snat_port;
+		st_env_count(ST_STAT_CT_HIT, 0);
+	} else {
+		if (ct)
+			st_env_count(ST_STAT_CT_EXPIRED, 0);
+		rc = st_lb_new_flow(m, svc, snat, now, &nct, reason);
+		if (rc != ST_CONTINUE)
+			return rc;
+		is_new = 1;
+	}
+	be = st_env_backend(nct.backend_id);
+	if (!be || !(be->flags & ST_BE_F_VALID)) {
+		*reason = ST_DROP_BACKEND_GONE;
+		return ST_DROP;
+	}
+	st_env_svc_count(svc->id, p->len, is_new);
+	st_env_be_count(nct.backend_id, p->len, is_new);
+	if (svc->flags & ST_SVC_F_DSR)
+		return st_lb_fwd(p, m, m->flow.saddr, be->addr, reason);
+	__builtin_memcpy(t.saddr, snat, 16);
+	__builtin_memcpy(t.daddr, be->addr, 16);
+	t.sport = nct.snat_port;
+	t.dport = be->port;
+	if (st_nat_rewrite(m, p->data_end, &t)) {
+		*reason = ST_DROP_SHORT_L4;
+		return ST_DROP;
+	}
+	return st_lb_fwd(p, m, t.saddr, t.daddr, reason);
+}
+
+/* Replies from a backend to our SNAT address go back to the client. */
+static __always_inline int st_lb_reverse(struct st_pkt *p, struct st_meta *m,
+					 __u32 *reason)
+{
+	struct st_nat_val *nv = st_env_nat_lookup(&m->flow);
+	struct st_tuple t;
+	__u64 now;
+
+	if (!nv)
+		return ST_PASS;
+	now = st_env_now();
+	if (now - nv->last_seen_ns > st_params.touch_interval_ns)
+		nv->last_seen_ns = now;
+	if (m->tcp_flags & (ST_TCP_FIN | ST_TCP_RST)) {
+		struct st_flow_key ck = {};
+		struct st_ct_val *ct;
+
+		__builtin_memcpy(ck.saddr, nv->client_addr, 16);
+		__builtin_memcpy(ck.daddr, nv->vip_addr, 16);
+		ck.sport = nv->client_port;
+		ck.dport = nv->vip_port;
+		ck.proto = m->flow.proto;
+		ck.family = m->flow.family;
+		ct = st_env_ct_lookup(&ck);
+		if (ct)
+			ct->flags |= (m->tcp_flags & ST_TCP_RST) ? ST_CT_F_RST
+								 : ST_CT_F_FIN_OUT;
+	}
+	st_env_count(ST_STAT_REV_NAT, 0);
+	st_env_svc_count(nv->svc_id, p->len, 0);
+	st_env_be_count(nv->backend_id, p->len, 0);
+	__builtin_memcpy(t.saddr, nv->vip_addr, 16);
+	__builtin_memcpy(t.daddr, nv->client_addr, 16);
+	t.sport = nv->vip_port;
+	t.dport = nv->client_port;
+	if (st_nat_rewrite(m, p->data_end, &t)) {
+		*reason = ST_DROP_SHORT_L4;
+		return ST_DROP;
+	}
+	return st_lb_fwd(p, m, t.saddr, t.daddr, reason);
+}
+
+static __always_inline int st_is_snat(const struct st_cfg *cfg,
+				      const struct st_meta *m)
+{
+	if (!cfg)
+		return 0;
+	if (!m->v6)
+		return cfg->snat4[0] && cfg->snat4[0] == m->flow.daddr[0];
+	return (cfg->snat6[0] | cfg->snat6[1] | cfg->snat6[2] | cfg->snat6[3]) &&
+	       cfg->snat6[0] == m->flow.daddr[0] &&
+	       cfg->snat6[1] == m->flow.daddr[1] &&
+	       cfg->snat6[2] == m->flow.daddr[2] &&
+	       cfg->snat6[3] == m->flow.daddr[3];
+}
+
+#include "pkt/icmp.h"
+
+/* Fragments: ports are only in the first one, so a service flow cannot be
+ * balanced consistently. Policy: fragments addressed to a VIP or the SNAT
+ * address are dropped and counted; all others pass to the kernel. */
+static __always_inline int st_lb_frag(struct st_meta *m, __u32 *reason)
+{
+	struct st_addr_key k = {};
+
+	__builtin_memcpy(k.addr, m->flow.daddr, 16);
+	k.family = m->flow.family;
+	if (st_env_addr(&k)) {
+		*reason = ST_DROP_FRAG;
+		return ST_DROP;
+	}
+	st_env_count(ST_STAT_FRAG_PASS, 0);
+	return ST_PASS;
+}
+
+static __always_inline int st_lb_stages(struct st_pkt *p, __u32 *reason)
+{
+	struct st_meta m = {};
+	struct st_vip_key vk = {};
+	struct st_svc *svc;
+	int rc;
+
+	rc = st_parse(p->data, p->data_end, p->len, &m, reason);
+	if (rc != ST_CONTINUE)
+		return rc;
+	if (m.frag)
+		return st_lb_frag(&m, reason);
+	if (m.flow.proto == IPPROTO_ICMP || m.flow.proto == IPPROTO_ICMPV6)
+		return st_lb_icmp(p, &m, reason);
+	__builtin_memcpy(vk.addr, m.flow.daddr, 16);
+	vk.port = m.flow.dport;
+	vk.proto = m.flow.proto;
+	vk.family = m.flow.family;
+	svc = st_env_svc(&vk);
+	if (svc)
+		return st_lb_forward(p, &m, svc, reason);
+	if (st_is_snat(st_env_cfg(), &m))
+		return st_lb_reverse(p, &m, reason);
+	return ST_PASS;
+}
+
+/* The pipeline's one exit: count the verdict and the drop reason. */
+static __always_inline int st_lb_run(struct st_pkt *p)
+{
+	__u32 reason = ST_DROP_NONE;
+	int rc = st_lb_stages(p, &reason);
+
+	st_env_count(ST_STAT_RX, p->len);
+	switch (rc) {
+	case ST_TX:
+		st_env_count(ST_STAT_TX, p->len);
+		break;
+	case ST_REDIRECT:
+		st_env_count(ST_STAT_REDIRECT, p->len);
+		break;
+	case ST_DROP:
+		if (reason >= ST_DROP__MAX)
+			reason = ST_DROP_NONE;
+		st_env_count(ST_STAT_DROP, p->len);
+		st_env_drop(reason, p->len);
+		break;
+	default:
+		rc = ST_PASS;
+		st_env_count(ST_STAT_PASS, p->len);
+	}
+	p->reason = rc == ST_DROP ? reason : ST_DROP_NONE;
+	return rc;
+}
+
+#endif
