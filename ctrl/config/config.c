@@ -1,0 +1,504 @@
+/* ctrl/config/config.c - libconfig file -> struct st_model, validated as a
+ * whole. Every error names file:line and the key path; unknown keys are
+ * errors too (a typo must not silently become a default). Nothing is
+ * programmed from a model that failed validation. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ctrl/config/model.h"
+#include "ctrl/lb/maglev.h"
+
+struct cfg__ctx {
+	const char *file;
+	char *err;
+	size_t errlen, used;
+	int nerr;
+};
+
+static void cfg__error(struct cfg__ctx *c, const config_setting_t *s,
+		       const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void cfg__error(struct cfg__ctx *c, const config_setting_t *s,
+		       const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	c->nerr++;
+	if (!c->err || c->used >= c->errlen)
+		return;
+	n = snprintf(c->err + c->used, c->errlen - c->used, "%s:%d: %s: ",
+		     c->file, s ? config_setting_source_line(s) : 0, key);
+	if (n > 0)
+		c->used += n;
+	if (c->used >= c->errlen)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(c->err + c->used, c->errlen - c->used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		c->used += n;
+	if (c->used + 1 < c->errlen) {
+		c->err[c->used++] = '\n';
+		c->err[c->used] = 0;
+	}
+}
+
+/* Reject members of group `g` that are not in the NULL-terminated list. */
+static void cfg__known(struct cfg__ctx *c, const config_setting_t *g,
+		       const char *path, const char *const *keys)
+{
+	int i, n = config_setting_length(g);
+
+	for (i = 0; i < n; i++) {
+		config_setting_t *m = config_setting_get_elem(g, i);
+		const char *name = config_setting_name(m);
+		const char *const *k;
+
+		for (k = keys; *k && strcmp(*k, name); k++)
+			;
+		if (!*k)
+			cfg__error(c, m, path, "unknown key \"%s\"", name);
+	}
+}
+
+static const char *cfg__str(struct cfg__ctx *c, const config_setting_t *g,
+			    const char *path, const char *key, int required)
+{
+	config_setting_t *s = config_setting_get_member(g, key);
+
+	if (!s) {
+		if (required)
+			cfg__error(c, g, path, "missing \"%s\"", key);
+		return NULL;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		cfg__error(c, s, path, "\"%s\" must be a string", key);
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+/* Integer member in [lo, hi]; *out keeps its default if absent. */
+static int cfg__int(struct cfg__ctx *c, const config_setting_t *g,
+		    const char *path, const char *key, long long lo,
+		    long long hi, int required, long long *out)
+{
+	config_setting_t *s = config_setting_get_member(g, key);
+	long long v;
+
+	if (!s) {
+		if (required)
+			cfg__error(c, g, path, "missing \"%s\"", key);
+		return required ? -1 : 0;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_INT)
+		v = config_setting_get_int(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = config_setting_get_int64(s);
+	else {
+		cfg__error(c, s, path, "\"%s\" must be an integer", key);
+		return -1;
+	}
+	if (v < lo || v > hi) {
+		cfg__error(c, s, path, "\"%s\" = %lld is out of range %lld..%lld",
+			   key, v, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Parse an address; returns ST_AF_INET / ST_AF_INET6 or 0. */
+static int cfg__addr(const char *s, __be32 *out)
+{
+	memset(out, 0, 16);
+	if (inet_pton(AF_INET, s, out) == 1)
+		return ST_AF_INET;
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return ST_AF_INET6;
+	return 0;
+}
+
+static int cfg__enum(struct cfg__ctx *c, const config_setting_t *g,
+		     const char *path, const char *key,
+		     const char *const *names, int def)
+{
+	const char *v = cfg__str(c, g, path, key, 0);
+	int i;
+
+	if (!v)
+		return def;
+	for (i = 0; names[i]; i++)
+		if (!strcmp(names[i], v))
+			return i;
+	cfg__error(c, config_setting_get_member(g, key), path,
+		   "\"%s\" has an unknown value \"%s\"", key, v);
+	return def;
+}
+
+void st_model_ident(const __be32 *addr, int family, uint16_t port, char *out,
+		    size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(family == ST_AF_INET6 ? AF_INET6 : AF_INET, addr, a, sizeof(a));
+	snprintf(out, len, family == ST_AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+static const char *const cfg__iface_keys[] = { "name", "role", "xdp_mode", NULL };
+static const char *const cfg__roles[] = { "external", "internal", NULL };
+static const char *const cfg__modes[] = { "native", "generic", "auto", NULL };
+
+static void cfg__iface(struct cfg__ctx *c, const config_setting_t *s, int i,
+		       struct st_model *m)
+{
+	struct st_model_iface *ifc = &m->ifaces[m->nifaces];
+	const char *name;
+	char path[64];
+
+	snprintf(path, sizeof(path), "gateway.interfaces.[%d]", i);
+	cfg__known(c, s, path, cfg__iface_keys);
+	name = cfg__str(c, s, path, "name", 1);
+	if (name && (!*name || strlen(name) >= IF_NAMESIZE)) {
+		cfg__error(c, s, path, "interface name \"%s\" must have 1..%d characters",
+			   name, IF_NAMESIZE - 1);
+		name = NULL;
+	}
+	if (name)
+		strcpy(ifc->name, name);
+	ifc->role = cfg__enum(c, s, path, "role", cfg__roles, ST_ROLE_EXTERNAL);
+	ifc->mode = cfg__enum(c, s, path, "xdp_mode", cfg__modes, ST_XDP_NATIVE);
+	m->nifaces++;
+}
+
+static const char *const cfg__gw_keys[] = {
+	"interfaces", "snat_address", "snat_address6", "maglev_table_size",
+	"max_services", "max_backends", "conntrack_entries", "bpffs", "api",
+	NULL,
+};
+
+static void cfg__snat(struct cfg__ctx *c, const config_setting_t *gw,
+		      const char *key, int family, __be32 *out)
+{
+	const char *v = cfg__str(c, gw, "gateway", key, 0);
+
+	if (v && cfg__addr(v, out) != family)
+		cfg__error(c, config_setting_get_member(gw, key), "gateway",
+			   "\"%s\" = \"%s\" is not an IPv%d address", key, v,
+			   family == ST_AF_INET ? 4 : 6);
+}
+
+static void cfg__gateway(struct cfg__ctx *c, const config_setting_t *gw,
+			 struct st_model *m)
+{
+	config_setting_t *ifs = config_setting_get_member(gw, "interfaces");
+	long long v;
+	const char *s;
+	int i, n;
+
+	cfg__known(c, gw, "gateway", cfg__gw_keys);
+	if (!ifs || !config_setting_is_list(ifs) || !config_setting_length(ifs)) {
+		cfg__error(c, ifs ? ifs : gw, "gateway.interfaces",
+			   "must be a non-empty list of interfaces");
+	} else {
+		n = config_setting_length(ifs);
+		for (i = 0; i < n && m->nifaces < ST_MAX_IFACES; i++)
+			cfg__iface(c, config_setting_get_elem(ifs, i), i, m);
+		if (n > ST_MAX_IFACES)
+			cfg__error(c, ifs, "gateway.interfaces", "at most %d interfaces",
+				   ST_MAX_IFACES);
+	}
+	cfg__snat(c, gw, "snat_address", ST_AF_INET, m->cfg.snat4);
+	cfg__snat(c, gw, "snat_address6", ST_AF_INET6, m->cfg.snat6);
+	v = m->ring_size;
+	if (!cfg__int(c, gw, "gateway", "maglev_table_size", 3, 1048573, 0, &v)) {
+		if (!st_maglev_is_prime(v))
+			cfg__error(c, config_setting_get_member(gw, "maglev_table_size"),
+				   "gateway", "\"maglev_table_size\" = %lld is not prime", v);
+		m->ring_size = v;
+	}
+	v = m->max_services;
+	if (!cfg__int(c, gw, "gateway", "max_services", 1, 65536, 0, &v))
+		m->max_services = v;
+	v = m->max_backends;
+	if (!cfg__int(c, gw, "gateway", "max_backends", 2, 1 << 20, 0, &v))
+		m->max_backends = v;
+	v = m->ct_entries;
+	if (!cfg__int(c, gw, "gateway", "conntrack_entries", 1024, 1 << 26, 0, &v))
+		m->ct_entries = v;
+	s = cfg__str(c, gw, "gateway", "bpffs", 0);
+	if (s)
+		snprintf(m->bpffs, sizeof(m->bpffs), "%s", s);
+}
+
+static const char *const cfg__svc_keys[] = {
+	"name", "frontend", "forwarding", "hash", "backends", "health", "mode",
+	NULL,
+};
+static const char *const cfg__fe_keys[] = { "address", "port", "protocol", NULL };
+static const char *const cfg__be_keys[] = { "address", "port", "weight", "group", NULL };
+static const char *const cfg__fwd[] = { "nat", "dsr", NULL };
+static const char *const cfg__hash[] = { "5tuple", "source-ip", NULL };
+static const char *const cfg__proto[] = { "tcp", "udp", NULL };
+
+static void cfg__backend(struct cfg__ctx *c, const config_setting_t *s,
+			 const char *svc_path, int i,
+			 const struct st_model_service *svc,
+			 struct st_model_backend *b)
+{
+	const char *a, *g;
+	char path[160];
+	long long port = 0, weight = 1;
+	int fam;
+	size_t j;
+
+	snprintf(path, sizeof(path), "%s.backends.[%d]", svc_path, i);
+	cfg__known(c, s, path, cfg__be_keys);
+	b->line = config_setting_source_line(s);
+	a = cfg__str(c, s, path, "address", 1);
+	fam = a ? cfg__addr(a, b->be.addr) : 0;
+	if (a && !fam)
+		cfg__error(c, s, path, "\"%s\" is not an IP address", a);
+	else if (a && fam != svc->key.family)
+		cfg__error(c, s, path, "backend %s is not of the frontend's address family", a);
+	cfg__int(c, s, path, "port", 1, 65535, 1, &port);
+	cfg__int(c, s, path, "weight", 0, 1000000, 0, &weight);
+	if ((svc->flags & ST_SVC_F_DSR) && port && port != ntohs(svc->key.port))
+		cfg__error(c, s, path, "dsr cannot change the port: backend port %lld, frontend %u",
+			   port, ntohs(svc->key.port));
+	g = cfg__str(c, s, path, "group", 0);
+	snprintf(b->group, sizeof(b->group), "%s", g ? g : "");
+	b->be.family = fam;
+	b->be.port = htons((uint16_t)port);
+	b->be.flags = ST_BE_F_VALID;
+	b->weight = weight;
+	st_model_ident(b->be.addr, fam, port, b->ident, sizeof(b->ident));
+	for (j = 0; fam && j < (size_t)i; j++)
+		if (!strcmp(svc->backends[j].ident, b->ident))
+			cfg__error(c, s, path, "backend %s is listed twice", b->ident);
+}
+
+static void cfg__frontend(struct cfg__ctx *c, const config_setting_t *svc_s,
+			  const char *path, struct st_model_service *svc)
+{
+	config_setting_t *fe = config_setting_get_member(svc_s, "frontend");
+	char fpath[128];
+	const char *a;
+	long long port = 0;
+
+	snprintf(fpath, sizeof(fpath), "%s.frontend", path);
+	if (!fe || !config_setting_is_group(fe)) {
+		cfg__error(c, fe ? fe : svc_s, fpath, "missing group \"frontend\"");
+		return;
+	}
+	cfg__known(c, fe, fpath, cfg__fe_keys);
+	a = cfg__str(c, fe, fpath, "address", 1);
+	if (a) {
+		svc->key.family = cfg__addr(a, svc->key.addr);
+		if (!svc->key.family)
+			cfg__error(c, fe, fpath, "\"%s\" is not an IP address", a);
+	}
+	cfg__int(c, fe, fpath, "port", 1, 65535, 1, &port);
+	svc->key.port = htons((uint16_t)port);
+	svc->key.proto = cfg__enum(c, fe, fpath, "protocol", cfg__proto, 0) ? IPPROTO_UDP
+									 : IPPROTO_TCP;
+}
+
+static void cfg__service(struct cfg__ctx *c, const config_setting_t *s, int i,
+			 struct st_model *m)
+{
+	struct st_model_service *svc = &m->services[m->nservices];
+	config_setting_t *bl;
+	const char *name;
+	char path[96];
+	int j, n;
+
+	snprintf(path, sizeof(path), "services.[%d]", i);
+	svc->line = config_setting_source_line(s);
+	cfg__known(c, s, path, cfg__svc_keys);
+	name = cfg__str(c, s, path, "name", 1);
+	if (name && (!*name || strlen(name) >= ST_NAME_MAX))
+		cfg__error(c, s, path, "service name must have 1..%d characters", ST_NAME_MAX - 1);
+	else if (name)
+		snprintf(path, sizeof(path), "services.%s", name);
+	snprintf(svc->name, sizeof(svc->name), "%s", name ? name : "");
+	cfg__frontend(c, s, path, svc);
+	if (cfg__enum(c, s, path, "forwarding", cfg__fwd, 0))
+		svc->flags |= ST_SVC_F_DSR;
+	if (cfg__enum(c, s, path, "hash", cfg__hash, 0))
+		svc->flags |= ST_SVC_F_HASH_SRC_IP;
+	m->nservices++;
+	bl = config_setting_get_member(s, "backends");
+	if (!bl)
+		return;	/* a service with no backends drops new flows, counted */
+	if (!config_setting_is_list(bl)) {
+		cfg__error(c, bl, path, "\"backends\" must be a list ( {...}, ... )");
+		return;
+	}
+	n = config_setting_length(bl);
+	svc->backends = calloc(n ? n : 1, sizeof(*svc->backends));
+	if (!svc->backends) {
+		cfg__error(c, bl, path, "out of memory");
+		return;
+	}
+	for (j = 0; j < n; j++)
+		cfg__backend(c, config_setting_get_elem(bl, j), path, j, svc,
+			     &svc->backends[svc->nbackends++]);
+}
+
+static int cfg__same_vip(const struct st_vip_key *a, const struct st_vip_key *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+/* Whole-model checks that need every service parsed. */
+static void cfg__cross(struct cfg__ctx *c, const config_setting_t *list,
+		       struct st_model *m)
+{
+	size_t i, j;
+
+	for (i = 0; i < m->nservices; i++) {
+		const struct st_model_service *a = &m->services[i];
+		const config_setting_t *s = config_setting_get_elem(list, i);
+		char path[96];
+		const __be32 *snat = a->key.family == ST_AF_INET6 ? m->cfg.snat6 : m->cfg.snat4;
+
+		snprintf(path, sizeof(path), "services.%s", a->name);
+		for (j = 0; j < i; j++) {
+			if (!strcmp(a->name, m->services[j].name) && *a->name)
+				cfg__error(c, s, path, "service name \"%s\" is used twice", a->name);
+			else if (a->key.family && cfg__same_vip(&a->key, &m->services[j].key))
+				cfg__error(c, s, path, "frontend is also used by service \"%s\"",
+					   m->services[j].name);
+		}
+		if (!(a->flags & ST_SVC_F_DSR) && a->key.family &&
+		    !(snat[0] | snat[1] | snat[2] | snat[3]))
+			cfg__error(c, s, path, "forwarding \"nat\" needs gateway.%s",
+				   a->key.family == ST_AF_INET6 ? "snat_address6" : "snat_address");
+	}
+	if (m->nservices > m->max_services)
+		cfg__error(c, list, "services", "%zu services, more than max_services = %u",
+			   m->nservices, m->max_services);
+}
+
+static void cfg__services(struct cfg__ctx *c, const config_setting_t *list,
+			  struct st_model *m)
+{
+	int i, n;
+
+	if (!list)
+		return;
+	if (!config_setting_is_list(list)) {
+		cfg__error(c, list, "services", "must be a list ( {...}, ... )");
+		return;
+	}
+	n = config_setting_length(list);
+	m->services = calloc(n ? n : 1, sizeof(*m->services));
+	if (!m->services) {
+		cfg__error(c, list, "services", "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		cfg__service(c, config_setting_get_elem(list, i), i, m);
+	cfg__cross(c, list, m);
+}
+
+static void cfg__defaults(struct st_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->ring_size = ST_RING_SIZE_DEFAULT;
+	m->max_services = ST_MAX_SERVICES_DEFAULT;
+	m->max_backends = ST_MAX_BACKENDS_DEFAULT;
+	m->ct_entries = ST_CT_ENTRIES_DEFAULT;
+	strcpy(m->bpffs, "/sys/fs/bpf/strait");
+}
+
+static const char *const cfg__top_keys[] = { "gateway", "services", NULL };
+
+static int cfg__model(config_t *cf, struct cfg__ctx *c, struct st_model *m)
+{
+	config_setting_t *root = config_root_setting(cf);
+	config_setting_t *gw = config_setting_get_member(root, "gateway");
+
+	cfg__known(c, root, "(top)", cfg__top_keys);
+	if (!gw || !config_setting_is_group(gw))
+		cfg__error(c, gw ? gw : root, "gateway", "missing group \"gateway\"");
+	else
+		cfg__gateway(c, gw, m);
+	cfg__services(c, config_setting_get_member(root, "services"), m);
+	return c->nerr ? -EINVAL : 0;
+}
+
+static int cfg__finish(config_t *cf, struct cfg__ctx *c, int ok, struct st_model *m)
+{
+	int err = 0;
+
+	if (!ok) {
+		c->nerr++;
+		snprintf(c->err, c->errlen, "%s:%d: syntax: %s\n",
+			 config_error_file(cf) ? config_error_file(cf) : c->file,
+			 config_error_line(cf), config_error_text(cf));
+		err = -EINVAL;
+	} else {
+		err = cfg__model(cf, c, m);
+	}
+	config_destroy(cf);
+	if (err)
+		st_model_free(m);
+	return err;
+}
+
+int st_config_parse(const char *text, const char *name, struct st_model *m,
+		    char *err, size_t errlen)
+{
+	struct cfg__ctx c = { .file = name, .err = err, .errlen = errlen };
+	config_t cf;
+
+	if (err && errlen)
+		err[0] = 0;
+	cfg__defaults(m);
+	snprintf(m->source, sizeof(m->source), "%s", name);
+	config_init(&cf);
+	return cfg__finish(&cf, &c, config_read_string(&cf, text), m);
+}
+
+int st_config_load(const char *path, struct st_model *m, char *err, size_t errlen)
+{
+	struct cfg__ctx c = { .file = path, .err = err, .errlen = errlen };
+	config_t cf;
+	FILE *f;
+	int ok;
+
+	if (err && errlen)
+		err[0] = 0;
+	cfg__defaults(m);
+	snprintf(m->source, sizeof(m->source), "%s", path);
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	config_init(&cf);
+	ok = config_read(&cf, f);
+	fclose(f);
+	return cfg__finish(&cf, &c, ok, m);
+}
+
+void st_model_free(struct st_model *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->nservices; i++)
+		free(m->services[i].backends);
+	free(m->services);
+	m->services = NULL;
+	m->nservices = 0;
+}

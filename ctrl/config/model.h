@@ -1,0 +1,69 @@
+/* ctrl/config/model.h - the one model of desired state. Every source
+ * (config file now; API edits, health checks and clustermesh later) writes
+ * it; every engine (XDP maps now) reconciles from it. */
+#ifndef STRAIT_CTRL_CONFIG_MODEL_H
+#define STRAIT_CTRL_CONFIG_MODEL_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "pkt/abi.h"
+
+#define ST_NAME_MAX 64
+#define ST_IDENT_MAX 64
+#define ST_MAX_IFACES 8
+
+enum st_role { ST_ROLE_EXTERNAL, ST_ROLE_INTERNAL };
+enum st_xdp_mode { ST_XDP_NATIVE, ST_XDP_GENERIC, ST_XDP_AUTO };
+
+struct st_model_iface {
+	char name[IF_NAMESIZE];
+	enum st_role role;
+	enum st_xdp_mode mode;
+};
+
+struct st_model_backend {
+	char ident[ST_IDENT_MAX];	/* "10.1.0.11:8080", "[fd00::1]:80" */
+	struct st_backend be;		/* address, port, family (wire form) */
+	uint32_t weight;
+	char group[ST_NAME_MAX];
+	int line;
+};
+
+struct st_model_service {
+	char name[ST_NAME_MAX];
+	struct st_vip_key key;
+	uint32_t flags;			/* ST_SVC_F_* */
+	struct st_model_backend *backends;
+	size_t nbackends;
+	int line;
+};
+
+struct st_model {
+	char source[PATH_MAX];
+	struct st_model_iface ifaces[ST_MAX_IFACES];
+	size_t nifaces;
+	struct st_cfg cfg;		/* SNAT addresses */
+	uint32_t ring_size;
+	uint32_t max_services;
+	uint32_t max_backends;
+	uint32_t ct_entries;
+	char bpffs[PATH_MAX];
+	struct st_model_service *services;
+	size_t nservices;
+};
+
+/* Parse and validate a config file into *m. On error returns -EINVAL and
+ * writes "file:line: key: problem" lines into err; *m is then empty. */
+int st_config_load(const char *path, struct st_model *m, char *err, size_t errlen);
+/* The same from a string (tests, fuzzing); `name` stands for the file. */
+int st_config_parse(const char *text, const char *name, struct st_model *m,
+		    char *err, size_t errlen);
+void st_model_free(struct st_model *m);
+
+/* "addr:port" text of a backend or frontend. */
+void st_model_ident(const __be32 *addr, int family, uint16_t port, char *out,
+		    size_t len);
+
+#endif

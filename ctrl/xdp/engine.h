@@ -1,0 +1,38 @@
+/* ctrl/xdp/engine.h - the XDP engine: loads the lb program with its maps
+ * pinned under bpffs (adopting the maps a previous straitd left, so a
+ * restart keeps conntrack), attaches it to the model's interfaces, and
+ * reconciles the model into the maps. */
+#ifndef STRAIT_CTRL_XDP_ENGINE_H
+#define STRAIT_CTRL_XDP_ENGINE_H
+
+#include <limits.h>
+#include "ctrl/config/model.h"
+#include "ctrl/lb/lbmap.h"
+
+struct lb;
+
+struct st_xdp_engine {
+	struct lb *skel;
+	struct st_lbmaps maps;
+	char pin_dir[PATH_MAX];
+	int ifindex[ST_MAX_IFACES];
+	unsigned int xdp_flags[ST_MAX_IFACES];	/* mode each was attached in */
+	size_t nifaces;
+	uint32_t max_backends;
+	int adopted;				/* maps came from existing pins */
+};
+
+/* Open, size, pin and load. 0 or -errno (logged). */
+int st_xdp_open(struct st_xdp_engine *e, const struct st_model *m);
+/* Attach to every interface of the model, replacing any earlier strait
+ * program atomically. */
+int st_xdp_attach(struct st_xdp_engine *e, const struct st_model *m);
+/* Program services, backends, rings and SNAT from the model. */
+int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m);
+void st_xdp_close(struct st_xdp_engine *e);
+
+/* Take Strait off the box: detach strait programs from the model's
+ * interfaces and remove the pins. Needs no loaded engine. */
+int st_xdp_remove(const struct st_model *m);
+
+#endif
