@@ -321,12 +321,12 @@ static void cfg__service(struct cfg__ctx *c, const config_setting_t *s, int i,
 
 	snprintf(path, sizeof(path), "services.[%d]", i);
 	svc->line = config_setting_source_line(s);
-	cfg__known(c, s, path, cfg__svc_keys);
 	name = cfg__str(c, s, path, "name", 1);
 	if (name && (!*name || strlen(name) >= ST_NAME_MAX))
 		cfg__error(c, s, path, "service name must have 1..%d characters", ST_NAME_MAX - 1);
 	else if (name)
 		snprintf(path, sizeof(path), "services.%s", name);
+	cfg__known(c, s, path, cfg__svc_keys);
 	snprintf(svc->name, sizeof(svc->name), "%s", name ? name : "");
 	cfg__frontend(c, s, path, svc);
 	if (cfg__enum(c, s, path, "forwarding", cfg__fwd, 0))

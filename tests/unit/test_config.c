@@ -1,0 +1,166 @@
+/* tests/unit/test_config.c - the config loader: a good file becomes the
+ * expected model; each kind of bad input gets an error naming the line and
+ * the key, and leaves the model empty. */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include "ctrl/config/model.h"
+
+#define GW "gateway: { interfaces = ( { name = \"eth0\"; } ); snat_address = \"10.1.0.1\"; };\n"
+
+static char err[4096];
+
+static int parse(const char *text, struct st_model *m)
+{
+	return st_config_parse(text, "t.conf", m, err, sizeof(err));
+}
+
+/* Expect failure and an error containing `needle`. */
+static void bad(const char *text, const char *needle)
+{
+	struct st_model m;
+	int rc = parse(text, &m);
+
+	cr_assert_eq(rc, -EINVAL, "accepted bad config:\n%s", text);
+	cr_assert_not_null(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
+	cr_assert_eq(m.nservices, 0);
+	cr_assert_null(m.services);
+}
+
+Test(config, full_example)
+{
+	struct st_model m;
+	const char *text =
+		"gateway: {\n"
+		"  interfaces = ( { name = \"eth0\"; role = \"external\"; xdp_mode = \"native\"; },\n"
+		"                 { name = \"eth1\"; role = \"internal\"; xdp_mode = \"auto\"; } );\n"
+		"  snat_address = \"10.1.0.1\"; snat_address6 = \"fd00::1\";\n"
+		"  maglev_table_size = 65537; max_services = 8;\n"
+		"};\n"
+		"services = (\n"
+		"  { name = \"web\"; frontend = { address = \"192.0.2.10\"; port = 80; protocol = \"tcp\"; };\n"
+		"    forwarding = \"nat\";\n"
+		"    backends = ( { address = \"10.1.0.11\"; port = 8080; weight = 90; },\n"
+		"                 { address = \"10.1.0.12\"; port = 8080; weight = 10; group = \"canary\"; } ); },\n"
+		"  { name = \"dns6\"; frontend = { address = \"2001:db8::53\"; port = 53; protocol = \"udp\"; };\n"
+		"    forwarding = \"dsr\"; hash = \"source-ip\";\n"
+		"    backends = ( { address = \"fd00::11\"; port = 53; } ); } );\n";
+
+	cr_assert_eq(parse(text, &m), 0, "%s", err);
+	cr_assert_eq(m.nifaces, 2);
+	cr_assert_str_eq(m.ifaces[1].name, "eth1");
+	cr_assert_eq(m.ifaces[1].role, ST_ROLE_INTERNAL);
+	cr_assert_eq(m.ifaces[1].mode, ST_XDP_AUTO);
+	cr_assert_eq(m.ring_size, 65537);
+	cr_assert_eq(m.max_services, 8);
+	cr_assert_eq(m.cfg.snat4[0], inet_addr("10.1.0.1"));
+	cr_assert_eq(m.nservices, 2);
+	cr_assert_str_eq(m.services[0].name, "web");
+	cr_assert_eq(m.services[0].key.port, htons(80));
+	cr_assert_eq(m.services[0].key.proto, IPPROTO_TCP);
+	cr_assert_eq(m.services[0].flags, 0);
+	cr_assert_eq(m.services[0].nbackends, 2);
+	cr_assert_str_eq(m.services[0].backends[1].ident, "10.1.0.12:8080");
+	cr_assert_eq(m.services[0].backends[1].weight, 10);
+	cr_assert_str_eq(m.services[0].backends[1].group, "canary");
+	cr_assert_eq(m.services[0].backends[0].line, 10);
+	cr_assert_eq(m.services[1].key.family, ST_AF_INET6);
+	cr_assert_eq(m.services[1].key.proto, IPPROTO_UDP);
+	cr_assert_eq(m.services[1].flags, ST_SVC_F_DSR | ST_SVC_F_HASH_SRC_IP);
+	cr_assert_str_eq(m.services[1].backends[0].ident, "[fd00::11]:53");
+	cr_assert_eq(m.services[1].backends[0].weight, 1, "weight defaults to 1");
+	st_model_free(&m);
+}
+
+Test(config, defaults)
+{
+	struct st_model m;
+
+	cr_assert_eq(parse(GW, &m), 0, "%s", err);
+	cr_assert_eq(m.ring_size, ST_RING_SIZE_DEFAULT);
+	cr_assert_str_eq(m.bpffs, "/sys/fs/bpf/strait");
+	cr_assert_eq(m.ifaces[0].mode, ST_XDP_NATIVE);
+	st_model_free(&m);
+}
+
+Test(config, syntax_error_names_line)
+{
+	bad(GW "services = ( { name = \"a\" } ;\n", "t.conf:2: syntax");
+}
+
+Test(config, unknown_key_is_an_error)
+{
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 80; };\n"
+	       "  backend = ( ); } );\n", "t.conf:3: services.a: unknown key \"backend\"");
+	bad("gateway: { interfaces = ( { name = \"eth0\"; } ); snat_adress = \"1.2.3.4\"; };",
+	    "gateway: unknown key \"snat_adress\"");
+}
+
+Test(config, bad_values)
+{
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.300\"; port = 80; }; } );",
+	    "services.a.frontend: \"192.0.2.300\" is not an IP address");
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 70000; }; } );",
+	    "\"port\" = 70000 is out of range 1..65535");
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 80; protocol = \"sctp\"; }; } );",
+	    "\"protocol\" has an unknown value \"sctp\"");
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = \"80\"; }; } );",
+	    "\"port\" must be an integer");
+	bad("gateway: { interfaces = ( { name = \"eth0\"; } ); maglev_table_size = 16384; };",
+	    "\"maglev_table_size\" = 16384 is not prime");
+	bad("gateway: { interfaces = ( { name = \"eth0\"; xdp_mode = \"fast\"; } ); };",
+	    "gateway.interfaces.[0]: \"xdp_mode\" has an unknown value \"fast\"");
+	bad("gateway: { interfaces = ( ); };", "gateway.interfaces: must be a non-empty list");
+	bad("gateway: { interfaces = ( { name = \"an-interface-name-too-long\"; } ); };",
+	    "must have 1..15 characters");
+	bad("gateway: { interfaces = ( { name = \"eth0\"; } ); snat_address = \"fd00::1\"; };",
+	    "\"snat_address\" = \"fd00::1\" is not an IPv4 address");
+}
+
+Test(config, backend_checks)
+{
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 80; };\n"
+	       "  backends = ( { address = \"fd00::1\"; port = 80; } ); } );",
+	    "t.conf:3: services.a.backends.[0]: backend fd00::1 is not of the frontend's address family");
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 80; };\n"
+	       "  backends = ( { address = \"10.1.0.2\"; port = 80; }, { address = \"10.1.0.2\"; port = 80; } ); } );",
+	    "backend 10.1.0.2:80 is listed twice");
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 80; }; forwarding = \"dsr\";\n"
+	       "  backends = ( { address = \"10.1.0.2\"; port = 8080; } ); } );",
+	    "dsr cannot change the port");
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 80; };\n"
+	       "  backends = ( { address = \"10.1.0.2\"; port = 80; weight = -1; } ); } );",
+	    "\"weight\" = -1 is out of range");
+}
+
+Test(config, cross_service_checks)
+{
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 80; }; },\n"
+	       "             { name = \"a\"; frontend = { address = \"192.0.2.2\"; port = 80; }; } );",
+	    "service name \"a\" is used twice");
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 80; }; },\n"
+	       "             { name = \"b\"; frontend = { address = \"192.0.2.1\"; port = 80; }; } );",
+	    "t.conf:3: services.b: frontend is also used by service \"a\"");
+	bad(GW "services = ( { name = \"v6\"; frontend = { address = \"2001:db8::1\"; port = 80; }; } );",
+	    "forwarding \"nat\" needs gateway.snat_address6");
+}
+
+Test(config, many_errors_all_reported)
+{
+	struct st_model m;
+
+	cr_assert_eq(parse("gateway: { interfaces = ( { name = \"\"; } ); bogus = 1; max_services = 0; };", &m),
+		     -EINVAL);
+	cr_assert_not_null(strstr(err, "unknown key \"bogus\""));
+	cr_assert_not_null(strstr(err, "\"max_services\" = 0 is out of range"));
+	cr_assert_not_null(strstr(err, "interface name \"\" must have"));
+}
+
+Test(config, missing_file)
+{
+	struct st_model m;
+
+	cr_assert_lt(st_config_load("/nonexistent/strait.conf", &m, err, sizeof(err)), 0);
+	cr_assert_not_null(strstr(err, "/nonexistent/strait.conf: No such file"));
+}
