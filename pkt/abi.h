@@ -49,6 +49,7 @@ enum st_drop_reason {
 	ST_DROP_MAP_FULL,	/* conntrack or NAT insert failed */
 	ST_DROP_MTU,		/* packet larger than the egress MTU */
 	ST_DROP_NO_SNAT,	/* NAT service but no SNAT address of that family */
+	ST_DROP_NO_NEIGH,	/* next hop's MAC unknown to the kernel (yet) */
 	ST_DROP__MAX,
 };
 
@@ -65,7 +66,7 @@ enum st_stat {
 	ST_STAT_REV_NAT,	/* replies translated back to the client */
 	ST_STAT_ICMP_XLATE,	/* ICMP errors translated for a tracked flow */
 	ST_STAT_FRAG_PASS,	/* fragments not for a VIP, passed */
-	ST_STAT_FIB_PASS,	/* forwarded via the kernel (neighbour unknown) */
+	ST_STAT_FIB_PASS,	/* next hop is local: passed to the kernel */
 	ST_STAT__MAX,
 };
 

@@ -45,7 +45,7 @@ struct st_fib {
 
 enum st_fib_result {
 	ST_FIB_OK = 0,		/* forward with the returned MACs */
-	ST_FIB_NO_NEIGH,	/* route known, neighbour not: let the kernel do it */
+	ST_FIB_NO_NEIGH,	/* route known, neighbour MAC not (yet) */
 	ST_FIB_LOCAL,		/* not forwarded: destination is local or unsupported */
 	ST_FIB_UNREACH,		/* blackhole, unreachable, prohibit */
 	ST_FIB_MTU,		/* larger than the egress MTU */

@@ -44,13 +44,17 @@ static __always_inline int st_lb_fwd(struct st_pkt *p, struct st_meta *m,
 	__builtin_memcpy(f.src, src, 16);
 	__builtin_memcpy(f.dst, dst, 16);
 	rc = st_env_fib(p, &f);
-	if (rc == ST_FIB_NO_NEIGH || rc == ST_FIB_LOCAL) {
-		/* The kernel resolves the neighbour (or owns the address). */
+	if (rc == ST_FIB_LOCAL) {
 		st_env_count(ST_STAT_FIB_PASS, p->len);
 		return ST_PASS;
 	}
+	/* No neighbour: passing the translated packet would not help (its
+	 * source may be our own address, a martian to the kernel), so it is
+	 * dropped and counted; straitd keeps managed neighbour entries for
+	 * every backend so this stays rare. */
 	if (rc != ST_FIB_OK) {
-		*reason = rc == ST_FIB_MTU ? ST_DROP_MTU : ST_DROP_FIB;
+		*reason = rc == ST_FIB_MTU ? ST_DROP_MTU :
+			  rc == ST_FIB_NO_NEIGH ? ST_DROP_NO_NEIGH : ST_DROP_FIB;
 		return ST_DROP;
 	}
 	if ((void *)(eth + 1) > p->data_end) {

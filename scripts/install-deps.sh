@@ -10,7 +10,7 @@ PKGS=(
   libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
   libconfig-dev libcriterion-dev linux-libc-dev
   # tests: netns topology, fixture regeneration, packet capture on failure
-  iproute2 procps kmod python3 python3-scapy tcpdump
+  iproute2 procps kmod ethtool jq python3 python3-scapy tcpdump
 )
 
 missing=()

@@ -19,6 +19,7 @@
 #include "ctrl/common/log.h"
 #include "ctrl/lb/maglev.h"
 #include "ctrl/xdp/engine.h"
+#include "ctrl/xdp/neigh.h"
 
 struct rec__state {
 	struct st_backend *be;	/* st_backends as read back [max_backends] */
@@ -111,6 +112,20 @@ static int rec__mark_svcs(struct st_xdp_engine *e, struct rec__state *s,
 	return 0;
 }
 
+/* Ask the kernel to keep the backend's next hop resolved (see neigh.h). */
+static void rec__neigh(const struct st_model_service *ms,
+		       const struct st_model_backend *b)
+{
+	int err = st_neigh_manage(b->be.addr, b->be.family);
+
+	if (err == -ENETUNREACH)
+		st_warn("service %s: backend %s has no route; its flows are dropped (fib)",
+			ms->name, b->ident);
+	else if (err)
+		st_warn("service %s: backend %s: managed neighbour entry: %s",
+			ms->name, b->ident, strerror(-err));
+}
+
 static int rec__service(struct st_xdp_engine *e, struct rec__state *s,
 			const struct st_model_service *ms, uint32_t *ring)
 {
@@ -133,6 +148,7 @@ static int rec__service(struct st_xdp_engine *e, struct rec__state *s,
 		err = st_lbmaps_set_backend(&e->maps, id, &ms->backends[i].be);
 		if (err)
 			goto out;
+		rec__neigh(ms, &ms->backends[i]);
 		mb[i].id = id;
 		mb[i].weight = ms->backends[i].weight;
 		mb[i].ident = ms->backends[i].ident;
@@ -189,6 +205,8 @@ int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m)
 		err = rec__service(e, &s, &m->services[i], ring);
 	if (!err)
 		err = rec__addrs(e, m);
+	if (!err && st_neigh_manage_gateways())
+		st_warn("xdp: could not install managed neighbour entries for gateways");
 	free(ring);
 	free(s.be);
 	free(s.svc_used);
