@@ -19,12 +19,12 @@
 static __always_inline __u64 st_ct_timeout(__u8 proto, __u16 flags)
 {
 	if (proto != IPPROTO_TCP)
-		return st_params.udp_timeout_ns;
+		return ST_PARAM(udp_timeout_ns);
 	if ((flags & ST_CT_F_RST) ||
 	    ((flags & ST_CT_F_FIN_IN) &&
 	     (flags & (ST_CT_F_FIN_OUT | ST_CT_F_DSR))))
-		return st_params.tcp_fin_timeout_ns;
-	return st_params.tcp_timeout_ns;
+		return ST_PARAM(tcp_fin_timeout_ns);
+	return ST_PARAM(tcp_timeout_ns);
 }
 
 static __always_inline int st_ct_alive(const struct st_ct_val *ct,
@@ -34,7 +34,7 @@ static __always_inline int st_ct_alive(const struct st_ct_val *ct,
 		return 0;
 	/* A new SYN on a closing flow is a new connection (port reuse). */
 	if ((m->tcp_flags & (ST_TCP_SYN | 0x10)) == ST_TCP_SYN &&
-	    st_ct_timeout(m->flow.proto, ct->flags) == st_params.tcp_fin_timeout_ns)
+	    st_ct_timeout(m->flow.proto, ct->flags) == ST_PARAM(tcp_fin_timeout_ns))
 		return 0;
 	return 1;
 }
@@ -58,15 +58,15 @@ static __always_inline void st_ct_touch(struct st_ct_val *ct,
 
 	if ((ct->flags | f) != ct->flags)
 		ct->flags |= f;
-	if (now - ct->last_seen_ns > st_params.touch_interval_ns)
+	if (now - ct->last_seen_ns > ST_PARAM(touch_interval_ns))
 		ct->last_seen_ns = now;
 }
 
 static __always_inline int st_nat_expired(const struct st_nat_val *nv,
 					  __u8 proto, __u64 now)
 {
-	__u64 t = proto == IPPROTO_TCP ? st_params.tcp_timeout_ns
-				       : st_params.udp_timeout_ns;
+	__u64 t = proto == IPPROTO_TCP ? ST_PARAM(tcp_timeout_ns)
+				       : ST_PARAM(udp_timeout_ns);
 
 	return now - nv->last_seen_ns > t;
 }
@@ -79,7 +79,11 @@ static __always_inline int st_nat_same_client(const struct st_nat_val *a,
 	       a->client_addr[1] == b->client_addr[1] &&
 	       a->client_addr[2] == b->client_addr[2] &&
 	       a->client_addr[3] == b->client_addr[3] &&
-	       a->vip_port == b->vip_port && a->vip_addr[0] == b->vip_addr[0];
+	       a->vip_port == b->vip_port &&
+	       a->vip_addr[0] == b->vip_addr[0] &&
+	       a->vip_addr[1] == b->vip_addr[1] &&
+	       a->vip_addr[2] == b->vip_addr[2] &&
+	       a->vip_addr[3] == b->vip_addr[3];
 }
 
 /* Pick a free SNAT port toward `be` and create the reverse NAT entry.

@@ -2,7 +2,7 @@
  * runs. An environment header (xdp/env.bpf.h for BPF, pkt/host/env_host.h
  * for userspace and DPDK) includes this file, then defines:
  *
- *   st_params                              load-time parameters (struct st_params)
+ *   ST_PARAM(field)                        a load-time parameter (struct st_params)
  *   struct st_svc *st_env_svc(const struct st_vip_key *)
  *   __u32 *st_env_ring(__u32 slot)          ring slot (svc ring_id * size + i)
  *   struct st_backend *st_env_backend(__u32 id)
@@ -22,6 +22,11 @@
  *   void st_env_be_count(__u32 id, __u32 bytes, int new_flow)
  *
  * and then includes pkt/lb.h.
+ *
+ * Alignment: the pipeline reads headers through their structs, so the
+ * frame should start 2 bytes past a 4-byte boundary (NET_IP_ALIGN), which
+ * puts the IP header on a 4-byte boundary. x86 and arm64 tolerate less,
+ * UBSan does not.
  */
 #ifndef STRAIT_PKT_ENV_H
 #define STRAIT_PKT_ENV_H

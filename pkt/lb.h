@@ -87,7 +87,7 @@ static __always_inline int st_snat_addr(int v6, __be32 *out)
 static __always_inline __u32 st_lb_pick(const struct st_meta *m,
 					const struct st_svc *svc)
 {
-	__u32 size = st_params.ring_size;
+	__u32 size = ST_PARAM(ring_size);
 	__u32 h = st_hash_flow(&m->flow, svc->flags, ST_HASH_SEED_RING);
 	__u32 *slot;
 
@@ -192,7 +192,7 @@ static __always_inline int st_lb_reverse(struct st_pkt *p, struct st_meta *m,
 	if (!nv)
 		return ST_PASS;
 	now = st_env_now();
-	if (now - nv->last_seen_ns > st_params.touch_interval_ns)
+	if (now - nv->last_seen_ns > ST_PARAM(touch_interval_ns))
 		nv->last_seen_ns = now;
 	if (m->tcp_flags & (ST_TCP_FIN | ST_TCP_RST)) {
 		struct st_flow_key ck = {};

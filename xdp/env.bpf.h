@@ -11,6 +11,8 @@
 #include <bpf/bpf_endian.h>
 #include "pkt/env.h"
 
+#define ST_PARAM(x) (st_params.x)
+
 const volatile struct st_params st_params = {
 	.ring_size = ST_RING_SIZE_DEFAULT,
 	.max_services = ST_MAX_SERVICES_DEFAULT,

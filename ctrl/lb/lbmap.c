@@ -2,6 +2,7 @@
  * bpf_map_* calls on file descriptors, so the same code serves a skeleton,
  * a plain bpf_object and maps adopted from bpffs pins. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -104,7 +105,7 @@ static int lbmap__write_ring(const struct st_lbmaps *m, uint32_t ring_id,
 			err = bpf_map_update_elem(m->ring, &keys[i], &ring[i], BPF_ANY);
 	}
 	free(keys);
-	return err ? -errno : 0;
+	return err;
 }
 
 int st_lbmaps_set_service(const struct st_lbmaps *m, const struct st_vip_key *k,
@@ -184,32 +185,63 @@ static int lbmap__walk(int fd, void *key, void *next, size_t ksz,
 	}
 }
 
-static int lbmap__age_ct(int fd, const void *key, void *arg)
+/* Collect every key of a hash map first: updating entries while walking
+ * with get_next_key can revisit them forever (an updated entry moves to the
+ * head of its bucket). */
+static int lbmap__keys(int fd, struct st_flow_key **keys, size_t *n)
 {
-	struct st_ct_val v;
+	struct st_flow_key k, *v = NULL, *grown;
+	size_t cap = 0;
+	int first = 1;
 
-	if (bpf_map_lookup_elem(fd, key, &v))
-		return 0;
-	v.last_seen_ns -= *(uint64_t *)arg;
-	return bpf_map_update_elem(fd, key, &v, BPF_EXIST) ? -errno : 0;
+	*n = 0;
+	while (!bpf_map_get_next_key(fd, first ? NULL : &k, &k)) {
+		first = 0;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = grown;
+		}
+		v[(*n)++] = k;
+	}
+	*keys = v;
+	return 0;
 }
 
-static int lbmap__age_nat(int fd, const void *key, void *arg)
+/* Subtract `ns` from the u64 last_seen at `off` of every value. */
+static int lbmap__age_map(int fd, size_t vsz, size_t off, uint64_t ns)
 {
-	struct st_nat_val v;
+	struct st_flow_key *keys = NULL;
+	unsigned char val[64];
+	uint64_t t;
+	size_t n, i;
+	int err = lbmap__keys(fd, &keys, &n);
 
-	if (bpf_map_lookup_elem(fd, key, &v))
-		return 0;
-	v.last_seen_ns -= *(uint64_t *)arg;
-	return bpf_map_update_elem(fd, key, &v, BPF_EXIST) ? -errno : 0;
+	for (i = 0; !err && i < n; i++) {
+		if (bpf_map_lookup_elem(fd, &keys[i], val))
+			continue;	/* evicted meanwhile */
+		memcpy(&t, val + off, sizeof(t));
+		t -= ns;
+		memcpy(val + off, &t, sizeof(t));
+		if (bpf_map_update_elem(fd, &keys[i], val, BPF_EXIST) && errno != ENOENT)
+			err = -errno;
+	}
+	free(keys);
+	return err;
 }
 
 int st_lbmaps_age(const struct st_lbmaps *m, uint64_t ns)
 {
-	struct st_flow_key k, n;
-	int err = lbmap__walk(m->ct, &k, &n, sizeof(k), lbmap__age_ct, &ns);
+	_Static_assert(sizeof(struct st_nat_val) <= 64, "value buffer");
+	int err = lbmap__age_map(m->ct, sizeof(struct st_ct_val),
+				 offsetof(struct st_ct_val, last_seen_ns), ns);
 
-	return err ? err : lbmap__walk(m->nat, &k, &n, sizeof(k), lbmap__age_nat, &ns);
+	return err ? err : lbmap__age_map(m->nat, sizeof(struct st_nat_val),
+					  offsetof(struct st_nat_val, last_seen_ns), ns);
 }
 
 static int lbmap__del(int fd, const void *key, void *arg)

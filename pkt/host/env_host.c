@@ -200,10 +200,12 @@ int st_host_fib_lookup(struct st_host *h, struct st_fib *f)
 
 		if (e->family != f->family || memcmp(e->dst, f->dst, 16))
 			continue;
+		/* The kernel checks the MTU before the neighbour. */
+		if (e->mtu && f->tot_len > e->mtu &&
+		    (e->result == ST_FIB_OK || e->result == ST_FIB_NO_NEIGH))
+			return ST_FIB_MTU;
 		if (e->result != ST_FIB_OK)
 			return e->result;
-		if (e->mtu && f->tot_len > e->mtu)
-			return ST_FIB_MTU;
 		f->ifindex = e->ifindex;
 		memcpy(f->smac, e->smac, 6);
 		memcpy(f->dmac, e->dmac, 6);

@@ -56,7 +56,7 @@ struct st_host {
 };
 
 extern struct st_host *st_host_cur;
-#define st_params (st_host_cur->params)
+#define ST_PARAM(x) (st_host_cur->params.x)
 
 /* Allocate every table with the given sizes; 0 or -ENOMEM. */
 int st_host_init(struct st_host *h, __u32 ring_size, __u32 max_services,
