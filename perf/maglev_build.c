@@ -9,6 +9,7 @@
  * (CLOCK_MONOTONIC) on one core, with the machine and the command line.
  */
 #include "ctrl/lb/maglev.h"
+#include "tests/lib/maglev_ref.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,76 +45,6 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* ---- naive reference (same rule as tests/unit/test_maglev.c) ----------- */
-
-static int naive_cmp(const void *a, const void *b)
-{
-	const struct st_maglev_backend *x = a, *y = b;
-
-	return strcmp(x->ident, y->ident);
-}
-
-/* Slot after slot, the active backend whose next turn (turns + 1) / weight
- * comes first (ident order on ties) claims the first free slot of its
- * precomputed permutation. */
-static int naive_fill(const struct st_maglev_backend *be, size_t na, uint32_t *table,
-		      uint32_t size)
-{
-	uint32_t *perm = malloc((na + 1) * (size_t)size * sizeof(*perm));
-	uint64_t *next = calloc(na + 1, sizeof(*next));
-	uint64_t *turns = calloc(na + 1, sizeof(*turns));
-	int err = -1;
-
-	if (!perm || !next || !turns)
-		goto out;
-	for (size_t i = 0; i < na; i++) {
-		uint64_t off = st_maglev_hash(be[i].ident, ST_MAGLEV_SEED_OFFSET) % size;
-		uint64_t skip = st_maglev_hash(be[i].ident, ST_MAGLEV_SEED_SKIP) % (size - 1) + 1;
-
-		for (uint64_t j = 0; j < size; j++)
-			perm[i * size + j] = (uint32_t)((off + j * skip) % size);
-	}
-	for (uint32_t filled = 0; na > 0 && filled < size; filled++) {
-		size_t b = 0;
-
-		for (size_t i = 1; i < na; i++)
-			if ((unsigned __int128)(turns[i] + 1) * be[b].weight <
-			    (unsigned __int128)(turns[b] + 1) * be[i].weight)
-				b = i;
-		uint32_t c = perm[b * size + next[b]];
-		while (table[c] != 0)
-			c = perm[b * size + ++next[b]];
-		table[c] = be[b].id;
-		next[b]++;
-		turns[b]++;
-	}
-	err = 0;
-out:
-	free(turns);
-	free(next);
-	free(perm);
-	return err;
-}
-
-static int naive_build(const struct st_maglev_backend *in, size_t n, uint32_t *table,
-		       uint32_t size)
-{
-	struct st_maglev_backend *be = malloc((n + 1) * sizeof(*be));
-	size_t na = 0;
-	int err;
-
-	if (!be)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (in[i].weight > 0)
-			be[na++] = in[i];
-	qsort(be, na, sizeof(*be), naive_cmp);
-	memset(table, 0, (size_t)size * sizeof(*table));
-	err = naive_fill(be, na, table, size);
-	free(be);
-	return err;
 }
 
 /* ---- timing ------------------------------------------------------------- */

@@ -130,41 +130,35 @@ int st_lbmaps_del_service(const struct st_lbmaps *m, const struct st_vip_key *k)
 	return bpf_map_delete_elem(m->svcs, k) && errno != ENOENT ? -errno : 0;
 }
 
-int st_lbmaps_counter(const struct st_lbmaps *m, int fd, uint32_t idx,
-		      struct st_counter *out)
+/* Sum a per-CPU value made of `n` u64 fields over all CPUs. */
+static int lbmap__percpu_sum(const struct st_lbmaps *m, int fd, uint32_t idx,
+			     uint64_t *out, size_t n)
 {
-	struct st_counter *v = calloc(m->ncpus, sizeof(*v));
-	int i, err;
+	uint64_t *v = calloc((size_t)m->ncpus * n, sizeof(*v));
+	size_t cpu, f;
+	int err;
 
 	if (!v)
 		return -ENOMEM;
 	err = bpf_map_lookup_elem(fd, &idx, v) ? -errno : 0;
-	memset(out, 0, sizeof(*out));
-	for (i = 0; !err && i < m->ncpus; i++) {
-		out->packets += v[i].packets;
-		out->bytes += v[i].bytes;
-	}
+	memset(out, 0, n * sizeof(*out));
+	for (cpu = 0; !err && cpu < (size_t)m->ncpus; cpu++)
+		for (f = 0; f < n; f++)
+			out[f] += v[cpu * n + f];
 	free(v);
 	return err;
+}
+
+int st_lbmaps_counter(const struct st_lbmaps *m, int fd, uint32_t idx,
+		      struct st_counter *out)
+{
+	return lbmap__percpu_sum(m, fd, idx, (uint64_t *)out, sizeof(*out) / 8);
 }
 
 int st_lbmaps_obj_stats(const struct st_lbmaps *m, int fd, uint32_t idx,
 			struct st_obj_stats *out)
 {
-	struct st_obj_stats *v = calloc(m->ncpus, sizeof(*v));
-	int i, err;
-
-	if (!v)
-		return -ENOMEM;
-	err = bpf_map_lookup_elem(fd, &idx, v) ? -errno : 0;
-	memset(out, 0, sizeof(*out));
-	for (i = 0; !err && i < m->ncpus; i++) {
-		out->packets += v[i].packets;
-		out->bytes += v[i].bytes;
-		out->new_flows += v[i].new_flows;
-	}
-	free(v);
-	return err;
+	return lbmap__percpu_sum(m, fd, idx, (uint64_t *)out, sizeof(*out) / 8);
 }
 
 /* Visit every key of a hash map; deleting the current key is allowed. */

@@ -9,6 +9,7 @@
  * slot is found by scanning all of them.
  */
 #include "ctrl/lb/maglev.h"
+#include "tests/lib/maglev_ref.h"
 
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
@@ -84,63 +85,12 @@ static uint32_t count_id(const uint32_t *t, uint32_t size, uint32_t id)
 	return c;
 }
 
-/* ---- naive reference ---------------------------------------------------- */
+/* ---- naive reference (tests/lib/maglev_ref.h) ------------------------ */
 
-static int ref_cmp(const void *a, const void *b)
-{
-	const struct st_maglev_backend *x = a, *y = b;
-
-	return strcmp(x->ident, y->ident);
-}
-
-/* Textbook Maglev with the same weighting rule and hash: precompute every
- * backend's full permutation; then, slot after slot, scan all backends in
- * ident order for the one whose next turn (turns + 1) / weight comes first
- * (first in ident order on a tie) and let it claim the first free slot of
- * its permutation. Valid input only. */
 static void ref_build(const struct st_maglev_backend *in, size_t n, uint32_t *table,
 		      uint32_t size)
 {
-	struct st_maglev_backend *be = calloc(n + 1, sizeof(*be));
-	size_t na = 0;
-
-	cr_assert_not_null(be);
-	for (size_t i = 0; i < n; i++)
-		if (in[i].weight > 0)
-			be[na++] = in[i];
-	qsort(be, na, sizeof(*be), ref_cmp);
-	for (uint32_t s = 0; s < size; s++)
-		table[s] = 0;
-
-	uint32_t *perm = calloc((na + 1) * size, sizeof(*perm));
-	uint64_t *next = calloc(na + 1, sizeof(*next));
-	uint64_t *turns = calloc(na + 1, sizeof(*turns));
-	cr_assert(perm && next && turns);
-	for (size_t i = 0; i < na; i++) {
-		uint64_t off = st_maglev_hash(be[i].ident, ST_MAGLEV_SEED_OFFSET) % size;
-		uint64_t skip = st_maglev_hash(be[i].ident, ST_MAGLEV_SEED_SKIP) % (size - 1) + 1;
-
-		for (uint64_t j = 0; j < size; j++)
-			perm[i * size + j] = (uint32_t)((off + j * skip) % size);
-	}
-	for (uint32_t filled = 0; na > 0 && filled < size; filled++) {
-		size_t b = 0;
-
-		for (size_t i = 1; i < na; i++)
-			if ((unsigned __int128)(turns[i] + 1) * be[b].weight <
-			    (unsigned __int128)(turns[b] + 1) * be[i].weight)
-				b = i;
-		uint32_t c = perm[b * size + next[b]];
-		while (table[c] != 0)
-			c = perm[b * size + ++next[b]];
-		table[c] = be[b].id;
-		next[b]++;
-		turns[b]++;
-	}
-	free(turns);
-	free(next);
-	free(perm);
-	free(be);
+	cr_assert_eq(naive_build(in, n, table, size), 0, "reference build failed");
 }
 
 /* ---- tests -------------------------------------------------------------- */
