@@ -189,27 +189,43 @@ void st_host_free(struct st_host *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* Exact-match next hops; an unknown destination is "not forwarded", as the
- * kernel answers for an address with no route. */
-int st_host_fib_lookup(struct st_host *h, struct st_fib *f)
+/* Exact-match next hops, then an all-zero destination of the family as the
+ * default route; no match is "not forwarded", as the kernel answers for an
+ * address with no route. */
+static const struct st_host_fib *host__fib_find(const struct st_host *h,
+						const struct st_fib *f)
 {
+	static const __be32 zero[4];
+	const struct st_host_fib *def = NULL;
 	int i;
 
 	for (i = 0; i < h->nfib; i++) {
 		const struct st_host_fib *e = &h->fib[i];
 
-		if (e->family != f->family || memcmp(e->dst, f->dst, 16))
+		if (e->family != f->family)
 			continue;
-		/* The kernel checks the MTU before the neighbour. */
-		if (e->mtu && f->tot_len > e->mtu &&
-		    (e->result == ST_FIB_OK || e->result == ST_FIB_NO_NEIGH))
-			return ST_FIB_MTU;
-		if (e->result != ST_FIB_OK)
-			return e->result;
-		f->ifindex = e->ifindex;
-		memcpy(f->smac, e->smac, 6);
-		memcpy(f->dmac, e->dmac, 6);
-		return ST_FIB_OK;
+		if (!memcmp(e->dst, f->dst, 16))
+			return e;
+		if (!memcmp(e->dst, zero, 16))
+			def = e;
 	}
-	return ST_FIB_LOCAL;
+	return def;
+}
+
+int st_host_fib_lookup(struct st_host *h, struct st_fib *f)
+{
+	const struct st_host_fib *e = host__fib_find(h, f);
+
+	if (!e)
+		return ST_FIB_LOCAL;
+	/* The kernel checks the MTU before the neighbour. */
+	if (e->mtu && f->tot_len > e->mtu &&
+	    (e->result == ST_FIB_OK || e->result == ST_FIB_NO_NEIGH))
+		return ST_FIB_MTU;
+	if (e->result != ST_FIB_OK)
+		return e->result;
+	f->ifindex = e->ifindex;
+	memcpy(f->smac, e->smac, 6);
+	memcpy(f->dmac, e->dmac, 6);
+	return ST_FIB_OK;
 }

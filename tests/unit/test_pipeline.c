@@ -1,0 +1,320 @@
+/* tests/unit/test_pipeline.c - property tests of the host build of the
+ * pipeline on random flows, against naive references: every checksum the
+ * incremental updates produce must equal a full recomputation, a reply to
+ * a translated packet must come back as the exact mirror of the request,
+ * conntrack must keep a flow on its backend, and no two live flows may
+ * share a SNAT port toward the same backend. */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include "pkt/host/env_host.h"
+#include "pkt/lb.h"
+
+#define NFLOWS 3000
+#define RING 1021
+#define IF_EXT 1
+#define IF_INT 2
+
+static struct st_host h;
+static const __u8 mac_ext[6] = { 2, 0, 0, 0, 0, 1 }, mac_int[6] = { 2, 0, 0, 0, 0, 2 };
+static const __u8 mac_be[6] = { 2, 0, 0, 0, 1, 0 }, mac_rt[6] = { 2, 0, 0, 0, 0, 0xfe };
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)rng;
+}
+
+/* Naive one's complement sum over a byte range (the reference). */
+static uint32_t sum16(const void *p, size_t n, uint32_t s)
+{
+	const __u8 *b = p;
+
+	for (; n > 1; b += 2, n -= 2)
+		s += (b[0] << 8) | b[1];
+	if (n)
+		s += b[0] << 8;
+	return s;
+}
+
+static __u16 fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+struct frame {
+	__u8 buf[2 + 14 + 40 + 20 + 8];	/* 2 bytes of NET_IP_ALIGN first */
+	size_t len;
+	int v6;
+	__u8 proto;
+};
+
+static __u8 *fr_l3(struct frame *f) { return f->buf + 2 + 14; }
+static __u8 *fr_l4(struct frame *f) { return fr_l3(f) + (f->v6 ? 40 : 20); }
+static size_t fr_l4len(struct frame *f) { return f->proto == IPPROTO_TCP ? 20 : 8 + 4; }
+
+/* L4 checksum from scratch with the pseudo-header; 0 means valid. */
+static __u16 l4_check(struct frame *f)
+{
+	__u8 *l3 = fr_l3(f);
+	size_t n = fr_l4len(f);
+	uint32_t s = f->v6 ? sum16(l3 + 8, 32, 0) : sum16(l3 + 12, 8, 0);
+
+	s += f->proto + n;
+	return fold(sum16(fr_l4(f), n, s));
+}
+
+static void fill_csums(struct frame *f)
+{
+	__u8 *l4 = fr_l4(f);
+	int off = f->proto == IPPROTO_TCP ? 16 : 6;
+	__u16 c;
+
+	if (!f->v6) {
+		fr_l3(f)[10] = fr_l3(f)[11] = 0;
+		c = htons(fold(sum16(fr_l3(f), 20, 0)));
+		memcpy(fr_l3(f) + 10, &c, 2);
+	}
+	l4[off] = l4[off + 1] = 0;
+	c = htons(l4_check(f));
+	memcpy(l4 + off, &c, 2);
+}
+
+static void build(struct frame *f, int v6, __u8 proto, const __be32 *src, __be16 sport,
+		  const __be32 *dst, __be16 dport, const __u8 *smac, const __u8 *dmac)
+{
+	__u8 *e = f->buf + 2, *l3 = fr_l3(f), *l4;
+	size_t l4len;
+
+	memset(f, 0, sizeof(*f));
+	f->v6 = v6;
+	f->proto = proto;
+	l4 = fr_l4(f);
+	l4len = fr_l4len(f);
+	memcpy(e, dmac, 6);
+	memcpy(e + 6, smac, 6);
+	e[12] = v6 ? 0x86 : 0x08;
+	e[13] = v6 ? 0xdd : 0x00;
+	if (v6) {
+		l3[0] = 0x60;
+		l3[4] = 0;
+		l3[5] = l4len;
+		l3[6] = proto;
+		l3[7] = 64;
+		memcpy(l3 + 8, src, 16);
+		memcpy(l3 + 24, dst, 16);
+	} else {
+		l3[0] = 0x45;
+		l3[3] = 20 + l4len;
+		l3[8] = 64;
+		l3[9] = proto;
+		memcpy(l3 + 12, src, 4);
+		memcpy(l3 + 16, dst, 4);
+	}
+	memcpy(l4, &sport, 2);
+	memcpy(l4 + 2, &dport, 2);
+	if (proto == IPPROTO_TCP) {
+		l4[12] = 0x50;
+		l4[13] = 0x02;	/* SYN */
+	} else {
+		l4[5] = 12;
+		memcpy(l4 + 8, "data", 4);
+	}
+	f->len = 14 + (v6 ? 40 : 20) + l4len;
+	fill_csums(f);
+}
+
+static int run(struct frame *f, __u32 ifindex)
+{
+	struct st_pkt p = { .data = f->buf + 2, .data_end = f->buf + 2 + f->len,
+			    .len = f->len, .ifindex = ifindex };
+
+	return st_lb_run(&p);
+}
+
+static void check_valid(struct frame *f, const char *what)
+{
+	if (!f->v6)
+		cr_assert_eq(fold(sum16(fr_l3(f), 20, 0)), 0, "%s: IPv4 checksum", what);
+	cr_assert_eq(l4_check(f), 0, "%s: L4 checksum", what);
+}
+
+static __be32 vip4[4], vip6[4], be4[3][4], be6[3][4], snat6[4];
+
+static void add_fib(int fam, const __be32 *dst, __u32 ifi, const __u8 *smac, const __u8 *dmac)
+{
+	struct st_host_fib *e = &h.fib[h.nfib++];
+
+	e->family = fam;
+	memcpy(e->dst, dst, 16);
+	e->result = ST_FIB_OK;
+	e->ifindex = ifi;
+	memcpy(e->smac, smac, 6);
+	memcpy(e->dmac, dmac, 6);
+}
+
+static void add_service(int fam, const __be32 *vip, __u32 id, __be32 (*bes)[4], __u32 first_be)
+{
+	struct st_vip_key k = { .port = htons(80), .proto = 0, .family = fam };
+	struct st_svc svc = { .id = id, .ring_id = 2 * id };
+	__u8 protos[2] = { IPPROTO_TCP, IPPROTO_UDP };
+	int i, j;
+
+	memcpy(k.addr, vip, 16);
+	for (i = 0; i < 3; i++) {
+		struct st_backend *b = &h.backends[first_be + i];
+
+		memcpy(b->addr, bes[i], 16);
+		b->port = htons(8080 + i);
+		b->family = fam;
+		b->flags = ST_BE_F_VALID;
+		add_fib(fam, bes[i], IF_INT, mac_int, mac_be);
+	}
+	for (j = 0; j < RING; j++)
+		h.ring[svc.ring_id * RING + j] = first_be + j % 3;
+	for (i = 0; i < 2; i++) {
+		k.proto = protos[i];
+		cr_assert_eq(st_htab_insert(&h.svcs, &k, &svc, 0), 0);
+	}
+}
+
+static void setup(void)
+{
+	int i;
+
+	cr_assert_eq(st_host_init(&h, RING, 4, 16, 4 * NFLOWS), 0);
+	st_host_cur = &h;
+	h.now_ns = 1000000000000ULL;
+	inet_pton(AF_INET, "192.0.2.10", vip4);
+	inet_pton(AF_INET6, "2001:db8:1::10", vip6);
+	inet_pton(AF_INET, "10.1.0.1", h.cfg.snat4);
+	inet_pton(AF_INET6, "fd00:1::1", h.cfg.snat6);
+	memcpy(snat6, h.cfg.snat6, 16);
+	for (i = 0; i < 3; i++) {
+		char a[64];
+
+		snprintf(a, sizeof(a), "10.1.0.%d", 11 + i);
+		inet_pton(AF_INET, a, be4[i]);
+		snprintf(a, sizeof(a), "fd00:1::%d", 11 + i);
+		inet_pton(AF_INET6, a, be6[i]);
+	}
+	add_fib(ST_AF_INET, (__be32[4]){ 0 }, IF_EXT, mac_ext, mac_rt);	/* default */
+	add_fib(ST_AF_INET6, (__be32[4]){ 0 }, IF_EXT, mac_ext, mac_rt);
+	add_service(ST_AF_INET, vip4, 0, be4, 1);
+	add_service(ST_AF_INET6, vip6, 1, be6, 4);
+}
+
+static void teardown(void)
+{
+	st_host_free(&h);
+}
+
+struct flow {
+	int v6;
+	__u8 proto;
+	__be32 client[4];
+	__be16 cport;
+	__be32 backend[4];
+	__be16 bport, snat_port;
+};
+
+static void random_client(struct flow *fl)
+{
+	memset(fl, 0, sizeof(*fl));
+	fl->v6 = rnd() & 1;
+	fl->proto = rnd() & 1 ? IPPROTO_TCP : IPPROTO_UDP;
+	fl->client[0] = rnd() | htonl(0x01000000);
+	if (fl->v6) {
+		fl->client[0] = htonl(0x20010db8);
+		fl->client[1] = rnd();
+		fl->client[2] = rnd();
+		fl->client[3] = rnd();
+	}
+	fl->cport = htons(1024 + rnd() % 60000);
+}
+
+/* Forward a new flow; record where it went; check the translation. */
+static void forward(struct flow *fl, struct frame *f)
+{
+	const __be32 *vip = fl->v6 ? vip6 : vip4;
+	const __be32 *snat = fl->v6 ? snat6 : h.cfg.snat4;
+	__u8 *l3, *l4;
+	int alen = fl->v6 ? 16 : 4;
+
+	build(f, fl->v6, fl->proto, fl->client, fl->cport, vip, htons(80), mac_rt, mac_ext);
+	cr_assert_eq(run(f, IF_EXT), ST_REDIRECT);
+	check_valid(f, "forward");
+	l3 = fr_l3(f);
+	l4 = fr_l4(f);
+	cr_assert_eq(memcmp(l3 + (fl->v6 ? 8 : 12), snat, alen), 0, "source is the SNAT address");
+	memcpy(fl->backend, l3 + (fl->v6 ? 24 : 16), alen);
+	memcpy(&fl->snat_port, l4, 2);
+	memcpy(&fl->bport, l4 + 2, 2);
+	cr_assert_geq(ntohs(fl->snat_port), ST_NAT_PORT_MIN);
+	cr_assert_eq(memcmp(f->buf + 2, mac_be, 6), 0, "destination MAC of the backend");
+}
+
+Test(pipeline, nat_round_trip_random_flows, .init = setup, .fini = teardown)
+{
+	static struct flow flows[NFLOWS];
+	struct frame f, again;
+	int i, j;
+
+	for (i = 0; i < NFLOWS; i++) {
+		struct flow *fl = &flows[i];
+
+		random_client(fl);
+		forward(fl, &f);
+		/* The same packet again: conntrack keeps backend and port. */
+		build(&again, fl->v6, fl->proto, fl->client, fl->cport, fl->v6 ? vip6 : vip4,
+		      htons(80), mac_rt, mac_ext);
+		cr_assert_eq(run(&again, IF_EXT), ST_REDIRECT);
+		cr_assert_eq(memcmp(again.buf, f.buf, sizeof(f.buf)), 0, "tracked flow %d differs", i);
+		/* The reply is the exact mirror of the request. */
+		build(&f, fl->v6, fl->proto, fl->backend, fl->bport, fl->v6 ? snat6 : h.cfg.snat4,
+		      fl->snat_port, mac_be, mac_int);
+		cr_assert_eq(run(&f, IF_INT), ST_REDIRECT);
+		check_valid(&f, "reply");
+		build(&again, fl->v6, fl->proto, fl->v6 ? vip6 : vip4, htons(80), fl->client,
+		      fl->cport, mac_ext, mac_rt);
+		memcpy(again.buf + 2, mac_rt, 6);
+		memcpy(again.buf + 2 + 6, mac_ext, 6);
+		/* the reply keeps its own TCP flags (SYN) and payload: same bytes */
+		cr_assert_eq(memcmp(f.buf, again.buf, sizeof(f.buf)), 0, "reply of flow %d", i);
+	}
+	/* No two flows share a SNAT port toward the same backend. */
+	for (i = 0; i < NFLOWS; i++)
+		for (j = i + 1; j < NFLOWS; j++)
+			cr_assert(!(flows[i].v6 == flows[j].v6 && flows[i].proto == flows[j].proto &&
+				    flows[i].snat_port == flows[j].snat_port &&
+				    flows[i].bport == flows[j].bport &&
+				    !memcmp(flows[i].backend, flows[j].backend, 16)),
+				  "flows %d and %d share SNAT port %u", i, j, ntohs(flows[i].snat_port));
+	cr_assert_eq(h.stats[ST_STAT_CT_NEW].packets, NFLOWS);
+	cr_assert_eq(h.stats[ST_STAT_REV_NAT].packets, NFLOWS);
+	cr_assert_eq(h.stats[ST_STAT_DROP].packets, 0);
+}
+
+/* Every backend of the ring gets flows, in proportion to its ring share. */
+Test(pipeline, ring_spreads_new_flows, .init = setup, .fini = teardown)
+{
+	struct frame f;
+	struct flow fl;
+	int i, n[16] = { 0 };
+
+	for (i = 0; i < NFLOWS; i++) {
+		random_client(&fl);
+		fl.v6 = 0;
+		forward(&fl, &f);
+		n[ntohl(fl.backend[0]) & 0xf]++;
+	}
+	for (i = 11; i <= 13; i++)
+		cr_assert(n[i & 0xf] > NFLOWS / 3 - 200 && n[i & 0xf] < NFLOWS / 3 + 200,
+			  "backend .%d got %d of %d flows", i, n[i & 0xf], NFLOWS);
+}
