@@ -1,0 +1,810 @@
+/*
+ * perf/xdp_lb.c - benchmark of the XDP load balancer through
+ * BPF_PROG_TEST_RUN.
+ *
+ * Times, in one run and pinned to one CPU, the nanoseconds per packet of
+ * each path through pkt/lb.h - a new flow, a tracked flow, a reply (reverse
+ * NAT), traffic for no service - next to the floor (swap MACs, XDP_TX).
+ * Then tracked and new flow again with the conntrack map as a per-CPU LRU
+ * in two flavours, and new flows on two CPUs at once for all three.
+ *
+ * Rewriting paths run under the wrappers of xdp/bench.bpf.c, which copy the
+ * frame back from a template before every iteration: with repeat > 1 the
+ * kernel replays the same buffer, which a NAT would already have translated.
+ * The floor is timed raw and with the same copy ("floor+restore"); goals are
+ * judged against the latter, where the copy sits on both sides of the ratio.
+ * The figure is the kernel's own (duration / repeat, whole ns), median of
+ * --runs calls after one untimed warm-up call.
+ *
+ * Every case is checked: its counter must have moved once per timed packet,
+ * and one more packet (repeat 1) must come back with the expected verdict
+ * and headers. If a case did not take the path it names, exit 1.
+ * Topology and service: see xdp_lb_world.c.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "perf/xdp_lb.h"
+#include "bench.skel.h"
+#include "floor.skel.h"
+#include "lb.skel.h"
+
+#define MAX_RUNS 63
+/* All counters of a case: st_stats, then st_drops (index ST_STAT__MAX +
+ * reason). */
+#define NCOUNTERS (ST_STAT__MAX + ST_DROP__MAX)
+
+struct opts {
+	unsigned repeat;
+	unsigned runs;
+	int json;
+};
+
+enum { C_FLOOR, C_FLOOR_R, C_PASS, C_TRACKED, C_REVERSE, C_NEW, C__MAX };
+
+/* Per conntrack flavour: tracked, new flow, new flow on two CPUs at once. */
+struct ct_result {
+	struct xlb_case tracked, fresh, fresh2;
+	int ran;
+};
+
+/* Names for the report; a counter added to pkt/abi.h later shows as its
+ * number until it gets one here. */
+static const char *const stat_names[ST_STAT__MAX] = {
+    [ST_STAT_PASS] = "PASS",
+    [ST_STAT_CT_NEW] = "CT_NEW",
+    [ST_STAT_CT_HIT] = "CT_HIT",
+    [ST_STAT_REV_NAT] = "REV_NAT",
+};
+
+static const char *const drop_names[ST_DROP__MAX] = {
+    [ST_DROP_NO_BACKEND] = "NO_BACKEND",
+    [ST_DROP_BACKEND_GONE] = "BACKEND_GONE",
+    [ST_DROP_NAT_PORTS] = "NAT_PORTS",
+    [ST_DROP_FIB] = "FIB",
+    [ST_DROP_MAP_FULL] = "MAP_FULL",
+    [ST_DROP_MTU] = "MTU",
+    [ST_DROP_NO_SNAT] = "NO_SNAT",
+    [ST_DROP_NO_NEIGH] = "NO_NEIGH",
+};
+
+static const char *stat_name(int i)
+{
+	static char buf[24];
+
+	if (i >= 0 && i < ST_STAT__MAX && stat_names[i])
+		return stat_names[i];
+	snprintf(buf, sizeof(buf), "stat %d", i);
+	return buf;
+}
+
+static const char *drop_name(int i)
+{
+	static char buf[24];
+
+	if (i >= 0 && i < ST_DROP__MAX && drop_names[i])
+		return drop_names[i];
+	snprintf(buf, sizeof(buf), "reason %d", i);
+	return buf;
+}
+
+static const char *xdp_name(__u32 rc)
+{
+	static const char *const names[] = {
+	    "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT",
+	};
+
+	return rc < 5 ? names[rc] : "XDP_?";
+}
+
+static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt,
+			va_list ap)
+{
+	return lvl == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
+}
+
+/* ---- running one case ------------------------------------------------- */
+
+/* ctx_in names the ingress device, so the FIB lookup runs in our netns. */
+static int test_run(const struct xlb_case *c, unsigned repeat, __u8 *out,
+		    __u32 *ret, __u32 *ns)
+{
+	struct xdp_md md = {.data_end = XLB_FRAME_LEN,
+			    .ingress_ifindex = c->ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = c->pkt,
+		    .data_size_in = XLB_FRAME_LEN, .ctx_in = &md,
+		    .ctx_size_in = sizeof(md), .repeat = repeat);
+	int err;
+
+	if (out) {
+		o.data_out = out;
+		o.data_size_out = XLB_OUT_MAX;
+	}
+	err = bpf_prog_test_run_opts(c->fd, &o);
+	*ret = o.retval;
+	*ns = o.duration;
+	if (err)
+		fprintf(stderr, "xdp_lb: %s: BPF_PROG_TEST_RUN: %s\n", c->name,
+			strerror(-err));
+	return err;
+}
+
+static int stat_read(const struct xlb_case *c, __u64 *v)
+{
+	struct st_counter ctr;
+	int i, err = 0;
+
+	for (i = 0; c->maps && !err && i < NCOUNTERS; i++) {
+		if (i < ST_STAT__MAX)
+			err = st_lbmaps_counter(c->maps, c->maps->stats,
+						(__u32)i, &ctr);
+		else
+			err =
+			    st_lbmaps_counter(c->maps, c->maps->drops,
+					      (__u32)(i - ST_STAT__MAX), &ctr);
+		v[i] = ctr.packets;
+	}
+	if (err)
+		fprintf(stderr, "xdp_lb: %s: reading counters: %s\n", c->name,
+			strerror(-err));
+	return err;
+}
+
+/* The verdict of a call is its last packet's. For new flows that may be a
+ * counted NAT_PORTS drop; the counters then say which path it took. */
+static int ret_ok(const struct xlb_case *c, __u32 ret)
+{
+	return ret == c->want_ret || (c->also >= 0 && ret == XDP_DROP);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+static __u32 median(__u32 *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_u32);
+	return v[n / 2];
+}
+
+/* One untimed warm-up call, then `runs` timed ones, each of which must end
+ * on the expected verdict (the figure is kept either way: a wrong-path
+ * figure is what the replay trap looks like). */
+static int time_case(struct xlb_case *c, const struct opts *o)
+{
+	__u32 ns[MAX_RUNS], ret, bad = c->want_ret;
+	unsigned r;
+
+	if (test_run(c, o->repeat, NULL, &ret, &ns[0]))
+		return -1;
+	for (r = 0; r < o->runs; r++) {
+		if (test_run(c, o->repeat, NULL, &ret, &ns[r]))
+			return -1;
+		if (!ret_ok(c, ret))
+			bad = ret;
+	}
+	c->ns = median(ns, o->runs);
+	if (bad == c->want_ret)
+		return 0;
+	snprintf(c->note, sizeof(c->note), "timed runs returned %s, want %s",
+		 xdp_name(bad), xdp_name(c->want_ret));
+	return -1;
+}
+
+/* Counter `i` of the combined array (st_stats, then st_drops). */
+static __u64 moved(const __u64 *before, const __u64 *after, int i)
+{
+	return i < 0 ? 0 : after[i] - before[i];
+}
+
+/* One more packet, with its output: verdict, counter + 1, headers. A new
+ * flow that lost its SNAT port probes gets two more tries. */
+static int verify_case(struct xlb_case *c)
+{
+	__u64 before[NCOUNTERS] = {0}, after[NCOUNTERS] = {0};
+	char why[120] = "";
+	__u32 ret, ns;
+	int tries = 0;
+
+	do {
+		if (stat_read(c, before) || test_run(c, 1, c->out, &ret, &ns) ||
+		    stat_read(c, after))
+			return -1;
+	} while (++tries < 3 && ret == XDP_DROP &&
+		 moved(before, after, c->also) == 1);
+	if (ret != c->want_ret)
+		snprintf(why, sizeof(why), "returned %s", xdp_name(ret));
+	else if (c->stat >= 0 && moved(before, after, c->stat) != 1)
+		snprintf(why, sizeof(why), "%s did not move",
+			 stat_name(c->stat));
+	else if (c->check)
+		c->check(c->pkt, c->out, why, sizeof(why));
+	if (why[0]) {
+		snprintf(c->note, sizeof(c->note), "check packet: %s, want %s",
+			 why, xdp_name(c->want_ret));
+		return -1;
+	}
+	return 0;
+}
+
+/* Append the drops that happened, by reason, with their share. */
+static void note_drops(struct xlb_case *c, const __u64 *before,
+		       const __u64 *after)
+{
+	size_t len;
+	int i;
+
+	for (i = 0; i < ST_DROP__MAX; i++) {
+		__u64 n = moved(before, after, ST_STAT__MAX + i);
+
+		if (!n)
+			continue;
+		len = strlen(c->note);
+		snprintf(c->note + len, sizeof(c->note) - len,
+			 "; %s drops %llu (%.3f%%)", drop_name(i),
+			 (unsigned long long)n,
+			 c->timed ? 100.0 * n / c->timed : 0);
+	}
+}
+
+/* Did every timed packet take the case's path? A new flow whose SNAT port
+ * probes all collide is dropped (`also`) after the conntrack miss, the
+ * Maglev pick and the probes: still the path, and shown with its share. */
+static int check_moved(struct xlb_case *c, const __u64 *before,
+		       const __u64 *after)
+{
+	if (c->stat < 0)
+		return 0;
+	c->moved =
+	    moved(before, after, c->stat) + moved(before, after, c->also);
+	if (c->moved == c->timed)
+		return 0;
+	snprintf(c->note, sizeof(c->note), "%s +%llu for %llu packets",
+		 stat_name(c->stat), (unsigned long long)c->moved,
+		 (unsigned long long)c->timed);
+	note_drops(c, before, after);
+	return -1;
+}
+
+static void note_ok(struct xlb_case *c, const __u64 *before, const __u64 *after,
+		    const char *extra)
+{
+	if (c->stat >= 0)
+		snprintf(c->note, sizeof(c->note), "%s, %s%s +%llu/%llu%s",
+			 xdp_name(c->want_ret), stat_name(c->stat),
+			 c->also >= 0 ? "+drops" : "",
+			 (unsigned long long)c->moved,
+			 (unsigned long long)c->timed, extra);
+	else
+		snprintf(c->note, sizeof(c->note), "%s%s",
+			 xdp_name(c->want_ret), extra);
+	note_drops(c, before, after);
+	c->ok = 1;
+}
+
+static int run_case(struct xlb_case *c, const struct opts *o)
+{
+	__u64 before[NCOUNTERS] = {0}, after[NCOUNTERS] = {0};
+	__u32 ret, ns;
+
+	c->ok = 0;
+	if (c->tmpl && xlb_set_template(c->tmpl, c->pkt))
+		return -1;
+	/* One packet first, so that a tracked flow is tracked from the start.
+	 */
+	if (test_run(c, 1, NULL, &ret, &ns) || stat_read(c, before) ||
+	    time_case(c, o) || stat_read(c, after))
+		return -1;
+	c->timed = (__u64)o->repeat * (o->runs + 1); /* with the warm-up */
+	if (check_moved(c, before, after) || verify_case(c))
+		return -1;
+	note_ok(c, before, after, ", 1 more checked");
+	return 0;
+}
+
+/* ---- the same case on two CPUs at once ---------------------------------- */
+
+struct par_arg {
+	const struct xlb_case *c;
+	const struct opts *o;
+	pthread_barrier_t *start;
+	int cpu;
+	__u32 ns[MAX_RUNS];
+	int err;
+	__u32 bad_ret;
+};
+
+static void *par_worker(void *p)
+{
+	struct par_arg *a = p;
+	cpu_set_t set;
+	__u32 ret;
+
+	CPU_ZERO(&set);
+	CPU_SET(a->cpu, &set);
+	a->err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	a->bad_ret = a->c->want_ret;
+	for (unsigned r = 0; r < a->o->runs; r++) {
+		pthread_barrier_wait(a->start);
+		if (a->err ||
+		    test_run(a->c, a->o->repeat, NULL, &ret, &a->ns[r]))
+			a->err = -1;
+		else if (!ret_ok(a->c, ret))
+			a->bad_ret = ret;
+	}
+	return NULL;
+}
+
+/* Both CPUs run the case together, run after run; the figure is the
+ * median of the two CPUs' mean ns per packet. The template, if any, is
+ * still the one the single-CPU run of the case wrote. */
+static int run_parallel(struct xlb_case *c, const struct opts *o)
+{
+	__u64 before[NCOUNTERS] = {0}, after[NCOUNTERS] = {0};
+	struct par_arg a[2] = {{.c = c, .o = o, .cpu = xlb_g.cpu},
+			       {.c = c, .o = o, .cpu = xlb_g.cpu2}};
+	pthread_barrier_t start;
+	pthread_t t[2];
+	__u32 ns[MAX_RUNS];
+	int i, started = 0;
+
+	c->ok = 0;
+	c->ns = 0;
+	if (stat_read(c, before) || pthread_barrier_init(&start, NULL, 2))
+		return -1;
+	for (i = 0; i < 2; i++) {
+		a[i].start = &start;
+		if (pthread_create(&t[i], NULL, par_worker, &a[i]) == 0)
+			started++;
+	}
+	if (started < 2) { /* let a lone worker through its barriers */
+		for (i = 0; started && i < (int)o->runs; i++)
+			pthread_barrier_wait(&start);
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&start);
+	if (started < 2 || a[0].err || a[1].err || stat_read(c, after)) {
+		snprintf(c->note, sizeof(c->note),
+			 "could not run on CPUs %d and %d", a[0].cpu, a[1].cpu);
+		return -1;
+	}
+	for (i = 0; i < 2; i++) {
+		if (a[i].bad_ret != c->want_ret) {
+			snprintf(c->note, sizeof(c->note),
+				 "CPU %d: runs returned %s, want %s", a[i].cpu,
+				 xdp_name(a[i].bad_ret), xdp_name(c->want_ret));
+			return -1;
+		}
+	}
+	for (unsigned r = 0; r < o->runs; r++)
+		ns[r] = (a[0].ns[r] + a[1].ns[r] + 1) / 2;
+	c->ns = median(ns, o->runs);
+	c->timed = 2ULL * o->repeat * o->runs;
+	if (check_moved(c, before, after))
+		return -1;
+	note_ok(c, before, after, ", CPUs in parallel");
+	return 0;
+}
+
+/* ---- the cases ---------------------------------------------------------- */
+
+static struct xlb_case tracked_case(struct bench *b, const struct st_lbmaps *m)
+{
+	return (struct xlb_case){.name = "tracked",
+				 .fd = bpf_program__fd(b->progs.bench_lb),
+				 .tmpl = b->maps.bench_tmpl,
+				 .maps = m,
+				 .pkt = xlb_g.pkt_tracked,
+				 .ifindex = xlb_g.ext_if,
+				 .want_ret = XDP_REDIRECT,
+				 .stat = ST_STAT_CT_HIT,
+				 .also = -1,
+				 .check = xlb_check_forward_csum,
+				 .goal = 1.5};
+}
+
+static struct xlb_case new_case(struct bench *b, const struct st_lbmaps *m)
+{
+	return (struct xlb_case){.name = "new flow",
+				 .fd = bpf_program__fd(b->progs.bench_lb_new),
+				 .tmpl = b->maps.bench_tmpl,
+				 .maps = m,
+				 .pkt = xlb_g.pkt_new,
+				 .ifindex = xlb_g.ext_if,
+				 .want_ret = XDP_REDIRECT,
+				 .stat = ST_STAT_CT_NEW,
+				 .also = ST_STAT__MAX + ST_DROP_NAT_PORTS,
+				 .check = xlb_check_forward,
+				 .goal = 2.5};
+}
+
+static void main_cases(struct xlb_case *c, struct floor *f, struct lb *l,
+		       const struct st_lbmaps *lm, struct bench *b,
+		       const struct st_lbmaps *bm)
+{
+	c[C_FLOOR] =
+	    (struct xlb_case){.name = "floor",
+			      .fd = bpf_program__fd(f->progs.strait_floor),
+			      .pkt = xlb_g.pkt_tracked,
+			      .ifindex = xlb_g.ext_if,
+			      .want_ret = XDP_TX,
+			      .stat = -1,
+			      .also = -1,
+			      .check = xlb_check_swapped};
+	c[C_FLOOR_R] = c[C_FLOOR];
+	c[C_FLOOR_R].name = "floor+restore";
+	c[C_FLOOR_R].fd = bpf_program__fd(b->progs.bench_floor);
+	c[C_FLOOR_R].tmpl = b->maps.bench_tmpl;
+	c[C_PASS] = (struct xlb_case){.name = "pass",
+				      .fd = bpf_program__fd(l->progs.strait_lb),
+				      .maps = lm,
+				      .pkt = xlb_g.pkt_pass,
+				      .ifindex = xlb_g.ext_if,
+				      .want_ret = XDP_PASS,
+				      .stat = ST_STAT_PASS,
+				      .also = -1,
+				      .check = xlb_check_same};
+	c[C_TRACKED] = tracked_case(b, bm);
+	c[C_REVERSE] = c[C_TRACKED];
+	c[C_REVERSE].name = "reverse NAT";
+	c[C_REVERSE].pkt = xlb_g.pkt_reverse;
+	c[C_REVERSE].ifindex = xlb_g.int_if;
+	c[C_REVERSE].stat = ST_STAT_REV_NAT;
+	c[C_REVERSE].check = xlb_check_reverse;
+	c[C_REVERSE].goal = 0;
+	c[C_NEW] = new_case(b, bm);
+}
+
+/* Tracked, new flow, new flow on two CPUs, on an object already loaded. */
+static int run_ct_cases(struct ct_result *r, const struct opts *o)
+{
+	int err = 0;
+
+	if (!r->tracked.ok)
+		err |= run_case(&r->tracked, o);
+	if (!r->fresh.ok)
+		err |= run_case(&r->fresh, o);
+	r->fresh2 = r->fresh;
+	r->fresh2.name = "new flow x2";
+	if (xlb_g.cpu2 >= 0)
+		err |= run_parallel(&r->fresh2, o);
+	r->ran = 1;
+	return err;
+}
+
+/* Every case on the shared-LRU object (the design), in this order: the
+ * reply is made from the tracked flow's output, and new flows, which churn
+ * the LRU, come last. */
+static int run_main(struct xlb_case *c, struct ct_result *ct,
+		    const struct opts *o)
+{
+	struct st_lbmaps bm, lm;
+	struct floor *f = floor__open_and_load();
+	struct lb *l = xlb_lb_load(&lm);
+	struct bench *b = xlb_bench_load(XLB_CT_SHARED, &bm);
+	int i, err = -1;
+
+	if (!f || !l || !b) {
+		fprintf(stderr, "xdp_lb: loading the programs failed\n");
+		goto out;
+	}
+	main_cases(c, f, l, &lm, b, &bm);
+	err = 0;
+	for (i = 0; i < C__MAX; i++) {
+		if (i == C_REVERSE)
+			xlb_build_reverse(c[C_TRACKED].out);
+		err |= run_case(&c[i], o);
+	}
+	ct[XLB_CT_SHARED].tracked = c[C_TRACKED];
+	ct[XLB_CT_SHARED].fresh = c[C_NEW];
+	err |= run_ct_cases(&ct[XLB_CT_SHARED], o);
+out:
+	bench__destroy(b);
+	lb__destroy(l);
+	floor__destroy(f);
+	return err ? -1 : 0;
+}
+
+static int run_ct_kind(enum xlb_ct_kind kind, struct ct_result *r,
+		       const struct opts *o)
+{
+	struct st_lbmaps m;
+	struct bench *b = xlb_bench_load(kind, &m);
+	int err;
+
+	if (!b)
+		return -1;
+	r->tracked = tracked_case(b, &m);
+	r->fresh = new_case(b, &m);
+	err = run_ct_cases(r, o);
+	bench__destroy(b);
+	return err;
+}
+
+/* ---- report ------------------------------------------------------------- */
+
+static void cpu_model(char *model, size_t n)
+{
+	char line[256];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	snprintf(model, n, "unknown CPU");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (strncmp(line, "model name", 10) == 0 && colon) {
+			snprintf(model, n, "%s", colon + 2);
+			model[strcspn(model, "\n")] = '\0';
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+static double ratio(__u32 ns, __u32 base)
+{
+	return base ? (double)ns / base : 0;
+}
+
+static void print_header(int argc, char **argv, const struct opts *o)
+{
+	char model[200];
+	struct utsname u;
+
+	cpu_model(model, sizeof(model));
+	uname(&u);
+	printf("perf_xdp_lb: ns per packet through BPF_PROG_TEST_RUN\n"
+	       "machine: %s, nproc %ld, %s %s %s\ncommand:",
+	       model, sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release,
+	       u.machine);
+	for (int i = 0; i < argc; i++)
+		printf(" %s", argv[i]);
+	printf("\nsetup:   repeat %u, median of %u calls after 1 warm-up, "
+	       "pinned to CPU %d;\n"
+	       "         %d-byte TCP/IPv4 frames; VIP " XLB_VIP
+	       ":%d NAT mode, %d backends,\n"
+	       "         Maglev ring %d, st_ct and st_nat LRU %u entries\n\n",
+	       o->repeat, o->runs, xlb_g.cpu, XLB_FRAME_LEN, XLB_VIP_PORT,
+	       XLB_BACKENDS, XLB_RING_SIZE, xlb_g.ct_entries);
+}
+
+static const char *goal_text(const struct xlb_case *c, __u32 base, char *buf,
+			     size_t n)
+{
+	if (c->goal <= 0)
+		return "-";
+	if (!c->ok)
+		return "n/a";
+	snprintf(buf, n, "<= %.1f %s", c->goal,
+		 ratio(c->ns, base) <= c->goal ? "met" : "MISSED");
+	return buf;
+}
+
+static void print_row(const struct xlb_case *c, __u32 fl, __u32 fr)
+{
+	char goal[32], rr[16] = "-";
+
+	if (c->tmpl)
+		snprintf(rr, sizeof(rr), "%.2f", ratio(c->ns, fr));
+	printf("%-14s %6u %8.2f %8s  %-12s  %s%s\n", c->name, c->ns,
+	       ratio(c->ns, fl), rr, goal_text(c, fr, goal, sizeof(goal)),
+	       c->ok ? "" : "FAILED: ", c->note);
+}
+
+static void print_table(const struct xlb_case *c, const struct ct_result *ct)
+{
+	__u32 fl = c[C_FLOOR].ns, fr = c[C_FLOOR_R].ns;
+	int i;
+
+	printf("%-14s %6s %8s %8s  %-12s  %s\n", "case", "ns/pkt", "x floor",
+	       "x fl+rst", "goal x fl+rst",
+	       "verdict check (timed packets, then 1 more)");
+	for (i = 0; i < C__MAX; i++)
+		print_row(&c[i], fl, fr);
+	printf("\nst_ct map type                            tracked   new flow "
+	       "  new flow, 2 CPUs at once\n");
+	for (i = 0; i < XLB_CT__MAX; i++) {
+		const struct ct_result *r = &ct[i];
+
+		if (!r->ran)
+			continue;
+		printf("%-40s %5u ns %6u ns   %6u ns per packet per CPU\n",
+		       xlb_ct_names[i], r->tracked.ns, r->fresh.ns,
+		       r->fresh2.ns);
+		if (i) { /* the shared flavour's rows are in the table above */
+			print_row(&r->tracked, fl, fr);
+			print_row(&r->fresh, fl, fr);
+		}
+		print_row(&r->fresh2, fl, fr);
+	}
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		if ((unsigned char)*s >= 0x20)
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void json_case(const struct xlb_case *c, __u32 fl, __u32 fr)
+{
+	printf("{\"name\":");
+	json_str(c->name);
+	printf(",\"ns\":%u,\"x_floor\":%.3f,\"x_floor_restore\":", c->ns,
+	       ratio(c->ns, fl));
+	if (c->tmpl)
+		printf("%.3f", ratio(c->ns, fr));
+	else
+		printf("null");
+	if (c->goal > 0)
+		printf(",\"goal\":%.1f,\"goal_met\":%s", c->goal,
+		       !c->ok			     ? "null"
+		       : ratio(c->ns, fr) <= c->goal ? "true"
+						     : "false");
+	printf(",\"ok\":%s,\"check\":", c->ok ? "true" : "false");
+	json_str(c->note);
+	printf("}");
+}
+
+static void print_json(int argc, char **argv, const struct opts *o,
+		       const struct xlb_case *c, const struct ct_result *ct,
+		       int ok)
+{
+	__u32 fl = c[C_FLOOR].ns, fr = c[C_FLOOR_R].ns;
+	char model[200], cmd[512] = "";
+	struct utsname u;
+	int i;
+
+	cpu_model(model, sizeof(model));
+	uname(&u);
+	for (i = 0; i < argc; i++)
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "%s%s",
+			 i ? " " : "", argv[i]);
+	printf("{\"benchmark\":\"xdp_lb\",\"machine\":{\"cpu\":");
+	json_str(model);
+	printf(",\"nproc\":%ld,\"kernel\":", sysconf(_SC_NPROCESSORS_ONLN));
+	json_str(u.release);
+	printf("},\"command\":");
+	json_str(cmd);
+	printf(",\"repeat\":%u,\"runs\":%u,\"cpu\":%d,\"frame_len\":%d,"
+	       "\"backends\":%d,"
+	       "\"ring_size\":%d,\"ct_entries\":%u,\"cases\":[",
+	       o->repeat, o->runs, xlb_g.cpu, XLB_FRAME_LEN, XLB_BACKENDS,
+	       XLB_RING_SIZE, xlb_g.ct_entries);
+	for (i = 0; i < C__MAX; i++) {
+		printf(i ? "," : "");
+		json_case(&c[i], fl, fr);
+	}
+	printf("],\"conntrack\":[");
+	for (i = 0; i < XLB_CT__MAX; i++) {
+		if (!ct[i].ran)
+			continue;
+		printf(i ? ",{\"map\":" : "{\"map\":");
+		json_str(xlb_ct_names[i]);
+		printf(",\"tracked\":");
+		json_case(&ct[i].tracked, fl, fr);
+		printf(",\"new_flow\":");
+		json_case(&ct[i].fresh, fl, fr);
+		printf(",\"new_flow_2cpus\":");
+		json_case(&ct[i].fresh2, fl, fr);
+		printf("}");
+	}
+	printf("],\"ok\":%s}\n", ok ? "true" : "false");
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: perf_xdp_lb [--repeat N] [--runs N] [--ct-entries N]\n"
+	    "                   [-o json]\n"
+	    "Times Strait's XDP load balancer with BPF_PROG_TEST_RUN in a\n"
+	    "private network namespace, pinned to one CPU: the floor (swap\n"
+	    "MACs, XDP_TX) raw and with the frame restore of\n"
+	    "xdp/bench.bpf.c, traffic for no service (xdp/lb.bpf.c), a\n"
+	    "tracked flow, a reply (reverse NAT) and a new flow per packet;\n"
+	    "then tracked and new flow with per-CPU flavours of the\n"
+	    "conntrack map, and new flows on two CPUs at once. Prints the\n"
+	    "median ns per packet, ratios to both floors and the goals;\n"
+	    "exits 1 if a case did not take the path it names. Needs root.\n"
+	    "  --repeat N      packets per BPF_PROG_TEST_RUN call\n"
+	    "                  (default 1000000)\n"
+	    "  --runs N        timed calls per case, median reported\n"
+	    "                  (default 5, max %d)\n"
+	    "  --ct-entries N  size of st_ct and st_nat (default %d)\n"
+	    "  -o json         one JSON object instead of the table\n",
+	    MAX_RUNS, ST_CT_ENTRIES_DEFAULT);
+}
+
+/* 0 to run, 1 for --help, -1 on bad usage. */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		long n;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+			return 1;
+		if (!v)
+			return -1;
+		i++;
+		if (!strcmp(a, "-o")) {
+			if (strcmp(v, "json"))
+				return -1;
+			o->json = 1;
+			continue;
+		}
+		n = atol(v);
+		if (!strcmp(a, "--repeat") && n >= 1 && n <= 1000000000)
+			o->repeat = (unsigned)n;
+		else if (!strcmp(a, "--runs") && n >= 1 && n <= MAX_RUNS)
+			o->runs = (unsigned)n;
+		else if (!strcmp(a, "--ct-entries") && n >= 1024 &&
+			 n <= (1 << 26))
+			xlb_g.ct_entries = (unsigned)n;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct xlb_case cases[C__MAX];
+	static struct ct_result ct[XLB_CT__MAX];
+	struct opts o = {.repeat = 1000000, .runs = 5};
+	int rc, failed = 0;
+
+	xlb_g.ct_entries = ST_CT_ENTRIES_DEFAULT;
+	rc = parse_args(argc, argv, &o);
+	if (rc) {
+		usage(rc > 0 ? stdout : stderr);
+		return rc > 0 ? 0 : 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr,
+			"xdp_lb: needs root (network namespace, BPF)\n");
+		return 1;
+	}
+	libbpf_set_print(libbpf_quiet);
+	if (xlb_pin_cpu() || xlb_net_setup() || xlb_build_ring())
+		return 1;
+	xlb_build_packets();
+	if (!o.json)
+		print_header(argc, argv, &o);
+	failed |= run_main(cases, ct, &o);
+	failed |=
+	    run_ct_kind(XLB_CT_PERCPU_VALUES, &ct[XLB_CT_PERCPU_VALUES], &o);
+	failed |=
+	    run_ct_kind(XLB_CT_PERCPU_LISTS, &ct[XLB_CT_PERCPU_LISTS], &o);
+	if (o.json)
+		print_json(argc, argv, &o, cases, ct, !failed);
+	else
+		print_table(cases, ct);
+	if (failed)
+		fprintf(stderr, "xdp_lb: FAILED: a case did not take the path "
+				"it measures\n");
+	return failed ? 1 : 0;
+}
