@@ -87,8 +87,12 @@ static __always_inline int st_nat_same_client(const struct st_nat_val *a,
 }
 
 /* Pick a free SNAT port toward `be` and create the reverse NAT entry.
- * The first port is a hash of the client flow, so the choice is stable;
- * collisions probe linearly. Returns 0 or -1 (no port). */
+ * Try i takes the port named by the client flow's hash with seed
+ * SEED_PORT + i, so the choice is stable and tries scatter over the whole
+ * range. Only the first try looks at the entry in the way (to take it over
+ * when it is this very client flow, or expired): looking up an LRU entry
+ * marks it used, and touching every taken neighbour would keep clusters of
+ * stale entries alive. Returns 0 or -1 (no port). */
 static __always_inline int st_nat_alloc(const struct st_meta *m,
 					const struct st_backend *be,
 					const __be32 *snat, __u32 svc_id,
@@ -96,8 +100,7 @@ static __always_inline int st_nat_alloc(const struct st_meta *m,
 {
 	struct st_flow_key rk = {};
 	struct st_nat_val nv = {};
-	__u32 h = st_hash_flow(&m->flow, 0, ST_HASH_SEED_PORT);
-	__u32 port = ST_NAT_PORT_MIN + h % (65536 - ST_NAT_PORT_MIN);
+	struct st_nat_val *old;
 	int i;
 
 	__builtin_memcpy(rk.saddr, be->addr, 16);
@@ -115,18 +118,18 @@ static __always_inline int st_nat_alloc(const struct st_meta *m,
 
 ST_UNROLL
 	for (i = 0; i < ST_NAT_PORT_PROBES; i++) {
-		struct st_nat_val *old;
+		__u32 h = st_hash_flow(&m->flow, 0, ST_HASH_SEED_PORT + i);
 
-		rk.dport = st_htons((__u16)port);
+		rk.dport = st_htons((__u16)(ST_NAT_PORT_MIN + h % (65536 - ST_NAT_PORT_MIN)));
 		if (st_env_nat_insert(&rk, &nv, 1) == 0)
 			goto found;
+		if (i)
+			continue;
 		old = st_env_nat_lookup(&rk);
 		if (old && (st_nat_same_client(old, &nv) ||
-			    st_nat_expired(old, rk.proto, now))) {
-			if (st_env_nat_insert(&rk, &nv, 0) == 0)
-				goto found;
-		}
-		port = port >= 65535 ? ST_NAT_PORT_MIN : port + 1;
+			    st_nat_expired(old, rk.proto, now)) &&
+		    st_env_nat_insert(&rk, &nv, 0) == 0)
+			goto found;
 	}
 	return -1;
 found:
