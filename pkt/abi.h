@@ -119,6 +119,22 @@ struct st_addr_val {
 	__u32 pad;
 };
 
+/* A next hop remembered by the data path: the answer of one FIB lookup,
+ * reused until expires_ns for packets no longer than len_ok (the length
+ * the lookup's MTU check passed). Written by any CPU without locking: all
+ * writers store the same answer, and a stale one lives ST_NH_TTL_NS. The
+ * control plane writes it zeroed (ifindex 0: unknown). */
+struct st_nh {
+	__u64 expires_ns;
+	__u32 ifindex;
+	__u16 len_ok;
+	__u8 smac[6];
+	__u8 dmac[6];
+	__u8 pad[6];
+};
+
+#define ST_NH_TTL_NS 1000000000ULL
+
 /* Backend, st_backends[id]; id 0 means "none" in a ring. */
 #define ST_BE_F_VALID 0x1
 
@@ -128,6 +144,7 @@ struct st_backend {
 	__u8 family;
 	__u8 flags;
 	__u32 pad;
+	struct st_nh nh;	/* next hop toward the backend (data path) */
 };
 
 /* A flow as seen on the wire (source, destination). Used for conntrack
@@ -168,6 +185,7 @@ struct st_nat_val {
 	__u32 backend_id;
 	__u32 pad;
 	__u64 last_seen_ns;
+	struct st_nh nh;	/* next hop toward the client (data path) */
 };
 
 /* Runtime configuration (array map st_cfg, one entry). */
@@ -199,10 +217,11 @@ ST_ASSERT_SIZE(st_vip_key, 20);
 ST_ASSERT_SIZE(st_svc, 16);
 ST_ASSERT_SIZE(st_addr_key, 20);
 ST_ASSERT_SIZE(st_addr_val, 8);
-ST_ASSERT_SIZE(st_backend, 24);
+ST_ASSERT_SIZE(st_nh, 32);
+ST_ASSERT_SIZE(st_backend, 56);
 ST_ASSERT_SIZE(st_flow_key, 40);
 ST_ASSERT_SIZE(st_ct_val, 24);
-ST_ASSERT_SIZE(st_nat_val, 56);
+ST_ASSERT_SIZE(st_nat_val, 88);
 ST_ASSERT_SIZE(st_cfg, 40);
 ST_ASSERT_SIZE(st_params, 40);
 _Static_assert(__builtin_offsetof(struct st_flow_key, sport) == 32, "flow key ports");

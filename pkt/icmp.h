@@ -87,7 +87,7 @@ static __always_inline int st_icmp_to_vip(struct st_pkt *p, struct st_meta *m,
 	}
 	st_env_count(ST_STAT_ICMP_XLATE, 0);
 	if (svc->flags & ST_SVC_F_DSR)
-		return st_lb_fwd(p, m, m->flow.saddr, be->addr, reason);
+		return st_lb_fwd(p, m, m->flow.saddr, be->addr, 0, 0, reason);
 	if (st_snat_addr(m->v6, snat)) {
 		*reason = ST_DROP_NO_SNAT;
 		return ST_DROP;
@@ -102,7 +102,7 @@ static __always_inline int st_icmp_to_vip(struct st_pkt *p, struct st_meta *m,
 		*reason = ST_DROP_SHORT_L4;
 		return ST_DROP;
 	}
-	return st_lb_fwd(p, m, o.saddr, o.daddr, reason);
+	return st_lb_fwd(p, m, o.saddr, o.daddr, 0, 0, reason);
 }
 
 /* Error to the SNAT address about a packet SNAT -> backend. */
@@ -134,7 +134,7 @@ static __always_inline int st_icmp_to_snat(struct st_pkt *p, struct st_meta *m,
 		*reason = ST_DROP_SHORT_L4;
 		return ST_DROP;
 	}
-	return st_lb_fwd(p, m, o.saddr, o.daddr, reason);
+	return st_lb_fwd(p, m, o.saddr, o.daddr, 0, 0, reason);
 }
 
 static __always_inline int st_lb_icmp(struct st_pkt *p, struct st_meta *m,

@@ -30,14 +30,37 @@ struct st_pkt {
 	__u32 reason;		/* drop reason of the final verdict */
 };
 
+/* Write the next hop's MACs and send: XDP_TX on the ingress interface,
+ * XDP_REDIRECT to another. */
+static __always_inline int st_lb_xmit(struct st_pkt *p, __u32 ifindex,
+				      const __u8 *smac, const __u8 *dmac,
+				      __u32 *reason)
+{
+	struct ethhdr *eth = p->data;
+
+	if ((void *)(eth + 1) > p->data_end) {
+		*reason = ST_DROP_SHORT_L2;
+		return ST_DROP;
+	}
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+	if (ifindex == p->ifindex)
+		return ST_TX;
+	return st_env_redirect(p, ifindex);
+}
+
+/* Forward toward `dst`: from the next-hop cache `nh` when it is fresh and
+ * has passed a packet this long, else through the kernel FIB (refreshing
+ * the cache). `nh` may be NULL (rare paths: ICMP). */
 static __always_inline int st_lb_fwd(struct st_pkt *p, struct st_meta *m,
 				     const __be32 *src, const __be32 *dst,
-				     __u32 *reason)
+				     struct st_nh *nh, __u64 now, __u32 *reason)
 {
 	struct st_fib f = {};
-	struct ethhdr *eth = p->data;
 	int rc;
 
+	if (nh && nh->ifindex && now < nh->expires_ns && m->l3_len <= nh->len_ok)
+		return st_lb_xmit(p, nh->ifindex, nh->smac, nh->dmac, reason);
 	f.ifindex = p->ifindex;
 	f.family = m->flow.family;
 	f.tot_len = m->l3_len;
@@ -57,15 +80,14 @@ static __always_inline int st_lb_fwd(struct st_pkt *p, struct st_meta *m,
 			  rc == ST_FIB_NO_NEIGH ? ST_DROP_NO_NEIGH : ST_DROP_FIB;
 		return ST_DROP;
 	}
-	if ((void *)(eth + 1) > p->data_end) {
-		*reason = ST_DROP_SHORT_L2;
-		return ST_DROP;
+	if (nh) {
+		nh->ifindex = f.ifindex;
+		nh->len_ok = m->l3_len;
+		__builtin_memcpy(nh->smac, f.smac, ETH_ALEN);
+		__builtin_memcpy(nh->dmac, f.dmac, ETH_ALEN);
+		nh->expires_ns = now + ST_NH_TTL_NS;
 	}
-	__builtin_memcpy(eth->h_dest, f.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, f.smac, ETH_ALEN);
-	if (f.ifindex == p->ifindex)
-		return ST_TX;
-	return st_env_redirect(p, f.ifindex);
+	return st_lb_xmit(p, f.ifindex, f.smac, f.dmac, reason);
 }
 
 /* Copy our SNAT address of the packet's family; -1 if none is set. */
@@ -169,7 +191,7 @@ static __always_inline int st_lb_forward(struct st_pkt *p, struct st_meta *m,
 	st_env_svc_count(svc->id, p->len, is_new);
 	st_env_be_count(nct.backend_id, p->len, is_new);
 	if (svc->flags & ST_SVC_F_DSR)
-		return st_lb_fwd(p, m, m->flow.saddr, be->addr, reason);
+		return st_lb_fwd(p, m, m->flow.saddr, be->addr, &be->nh, now, reason);
 	__builtin_memcpy(t.saddr, snat, 16);
 	__builtin_memcpy(t.daddr, be->addr, 16);
 	t.sport = nct.snat_port;
@@ -178,7 +200,7 @@ static __always_inline int st_lb_forward(struct st_pkt *p, struct st_meta *m,
 		*reason = ST_DROP_SHORT_L4;
 		return ST_DROP;
 	}
-	return st_lb_fwd(p, m, t.saddr, t.daddr, reason);
+	return st_lb_fwd(p, m, t.saddr, t.daddr, &be->nh, now, reason);
 }
 
 /* Replies from a backend to our SNAT address go back to the client. */
@@ -220,7 +242,7 @@ static __always_inline int st_lb_reverse(struct st_pkt *p, struct st_meta *m,
 		*reason = ST_DROP_SHORT_L4;
 		return ST_DROP;
 	}
-	return st_lb_fwd(p, m, t.saddr, t.daddr, reason);
+	return st_lb_fwd(p, m, t.saddr, t.daddr, &nv->nh, now, reason);
 }
 
 static __always_inline int st_is_snat(const struct st_cfg *cfg,

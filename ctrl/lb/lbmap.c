@@ -210,7 +210,7 @@ static int lbmap__keys(int fd, struct st_flow_key **keys, size_t *n)
 static int lbmap__age_map(int fd, size_t vsz, size_t off, uint64_t ns)
 {
 	struct st_flow_key *keys = NULL;
-	unsigned char val[64];
+	unsigned char val[128];
 	uint64_t t;
 	size_t n, i;
 	int err = lbmap__keys(fd, &keys, &n);
@@ -230,7 +230,7 @@ static int lbmap__age_map(int fd, size_t vsz, size_t off, uint64_t ns)
 
 int st_lbmaps_age(const struct st_lbmaps *m, uint64_t ns)
 {
-	_Static_assert(sizeof(struct st_nat_val) <= 64, "value buffer");
+	_Static_assert(sizeof(struct st_nat_val) <= 128, "value buffer");
 	int err = lbmap__age_map(m->ct, sizeof(struct st_ct_val),
 				 offsetof(struct st_ct_val, last_seen_ns), ns);
 
