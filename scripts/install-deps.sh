@@ -8,9 +8,10 @@ PKGS=(
   # build
   build-essential cmake pkg-config clang llvm lld libclang-rt-14-dev
   libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
-  libconfig-dev libcriterion-dev linux-libc-dev
+  libconfig-dev libcriterion-dev linux-libc-dev libjansson-dev libssl-dev
   # tests: netns topology, fixture regeneration, packet capture on failure
   iproute2 procps kmod ethtool jq python3 python3-scapy tcpdump
+  openssl curl
 )
 
 missing=()

@@ -194,6 +194,114 @@ static void cfg__snat(struct cfg__ctx *c, const config_setting_t *gw,
 			   family == ST_AF_INET ? 4 : 6);
 }
 
+static const char *const cfg__api_keys[] = {
+	"socket", "socket_mode", "roles", "tcp", "tokens_file", "audit_log", NULL,
+};
+static const char *const cfg__rule_keys[] = { "uid", "gid", "cn", "any", "role", NULL };
+static const char *const cfg__tcp_keys[] = {
+	"listen", "cert_file", "key_file", "ca_file", NULL,
+};
+static const char *const cfg__roles_rbac[] = { "none", "viewer", "operator", "admin", NULL };
+
+static void cfg__path(struct cfg__ctx *c, const config_setting_t *g, const char *path,
+		      const char *key, char *out, size_t len, int required)
+{
+	const char *v = cfg__str(c, g, path, key, required);
+
+	if (v && strlen(v) >= len)
+		cfg__error(c, config_setting_get_member(g, key), path,
+			   "\"%s\" is longer than %zu characters", key, len - 1);
+	else if (v)
+		snprintf(out, len, "%s", v);
+}
+
+static void cfg__rule(struct cfg__ctx *c, const config_setting_t *s, int i,
+		      struct st_api_rule *r)
+{
+	char path[64];
+	long long id = 0;
+	const char *cn;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "gateway.api.roles.[%d]", i);
+	cfg__known(c, s, path, cfg__rule_keys);
+	r->role = cfg__enum(c, s, path, "role", cfg__roles_rbac, ST_ROLE_NONE);
+	if (!config_setting_get_member(s, "role"))
+		cfg__error(c, s, path, "missing \"role\"");
+	if (config_setting_get_member(s, "uid") &&
+	    !cfg__int(c, s, path, "uid", 0, 4294967294LL, 1, &id)) {
+		r->kind = ST_PRINC_UID;
+		n++;
+	}
+	if (config_setting_get_member(s, "gid") &&
+	    !cfg__int(c, s, path, "gid", 0, 4294967294LL, 1, &id)) {
+		r->kind = ST_PRINC_GID;
+		n++;
+	}
+	r->id = id;
+	cn = cfg__str(c, s, path, "cn", 0);
+	if (cn) {
+		r->kind = ST_PRINC_CN;
+		snprintf(r->cn, sizeof(r->cn), "%s", cn);
+		n++;
+	}
+	if (config_setting_get_member(s, "any")) {
+		r->kind = ST_PRINC_ANY;
+		n++;
+	}
+	if (n != 1)
+		cfg__error(c, s, path, "name exactly one of uid, gid, cn or any");
+}
+
+static void cfg__api(struct cfg__ctx *c, const config_setting_t *gw, struct st_model *m)
+{
+	config_setting_t *a = config_setting_get_member(gw, "api"), *l, *t;
+	struct st_api_cfg *api = &m->api;
+	const char *mode;
+	char *end;
+	int i, n;
+
+	if (!a)
+		return;
+	if (!config_setting_is_group(a)) {
+		cfg__error(c, a, "gateway.api", "must be a group");
+		return;
+	}
+	cfg__known(c, a, "gateway.api", cfg__api_keys);
+	cfg__path(c, a, "gateway.api", "socket", api->socket, sizeof(api->socket), 0);
+	mode = cfg__str(c, a, "gateway.api", "socket_mode", 0);
+	if (mode) {
+		long v = strtol(mode, &end, 8);
+
+		if (!*mode || *end || v < 0 || v > 0777)
+			cfg__error(c, config_setting_get_member(a, "socket_mode"), "gateway.api",
+				   "\"socket_mode\" = \"%s\" is not an octal mode such as \"0660\"", mode);
+		else
+			api->socket_mode = v;
+	}
+	cfg__path(c, a, "gateway.api", "tokens_file", api->tokens_file, sizeof(api->tokens_file), 0);
+	cfg__path(c, a, "gateway.api", "audit_log", api->audit_log, sizeof(api->audit_log), 0);
+	l = config_setting_get_member(a, "roles");
+	if (l && !config_setting_is_list(l)) {
+		cfg__error(c, l, "gateway.api.roles", "must be a list ( {...}, ... )");
+	} else if (l) {
+		n = config_setting_length(l);
+		if (n > ST_API_RULES_MAX)
+			cfg__error(c, l, "gateway.api.roles", "at most %d rules", ST_API_RULES_MAX);
+		api->nrules = 0;
+		for (i = 0; i < n && i < ST_API_RULES_MAX; i++)
+			cfg__rule(c, config_setting_get_elem(l, i), i, &api->rules[api->nrules++]);
+	}
+	t = config_setting_get_member(a, "tcp");
+	if (t) {
+		cfg__known(c, t, "gateway.api.tcp", cfg__tcp_keys);
+		cfg__path(c, t, "gateway.api.tcp", "listen", api->tcp_listen, sizeof(api->tcp_listen), 1);
+		cfg__path(c, t, "gateway.api.tcp", "cert_file", api->cert_file, sizeof(api->cert_file), 1);
+		cfg__path(c, t, "gateway.api.tcp", "key_file", api->key_file, sizeof(api->key_file), 1);
+		cfg__path(c, t, "gateway.api.tcp", "ca_file", api->ca_file, sizeof(api->ca_file), 1);
+	}
+}
+
 static void cfg__gateway(struct cfg__ctx *c, const config_setting_t *gw,
 			 struct st_model *m)
 {
@@ -235,11 +343,55 @@ static void cfg__gateway(struct cfg__ctx *c, const config_setting_t *gw,
 	s = cfg__str(c, gw, "gateway", "bpffs", 0);
 	if (s)
 		snprintf(m->bpffs, sizeof(m->bpffs), "%s", s);
+	cfg__api(c, gw, m);
+}
+
+static const char *const cfg__health_keys[] = {
+	"type", "interval_ms", "timeout_ms", "rise", "fall", "port", "path",
+	"expect_status", NULL,
+};
+static const char *const cfg__htypes[] = { "none", "tcp", "http", NULL };
+
+static void cfg__health(struct cfg__ctx *c, const config_setting_t *svc_s,
+			const char *svc_path, struct st_health_cfg *h)
+{
+	config_setting_t *hs = config_setting_get_member(svc_s, "health");
+	long long v[6] = { 1000, 500, 2, 3, 0, 200 };
+	const char *p;
+	char path[128];
+
+	if (!hs)
+		return;
+	snprintf(path, sizeof(path), "%s.health", svc_path);
+	if (!config_setting_is_group(hs)) {
+		cfg__error(c, hs, path, "must be a group { type = ...; }");
+		return;
+	}
+	cfg__known(c, hs, path, cfg__health_keys);
+	h->type = cfg__enum(c, hs, path, "type", cfg__htypes, ST_HEALTH_TCP);
+	cfg__int(c, hs, path, "interval_ms", 50, 3600000, 0, &v[0]);
+	cfg__int(c, hs, path, "timeout_ms", 10, 3600000, 0, &v[1]);
+	cfg__int(c, hs, path, "rise", 1, 100, 0, &v[2]);
+	cfg__int(c, hs, path, "fall", 1, 100, 0, &v[3]);
+	cfg__int(c, hs, path, "port", 1, 65535, 0, &v[4]);
+	cfg__int(c, hs, path, "expect_status", 100, 599, 0, &v[5]);
+	if (v[1] > v[0])
+		cfg__error(c, hs, path, "timeout_ms %lld is longer than interval_ms %lld", v[1], v[0]);
+	h->interval_ms = v[0];
+	h->timeout_ms = v[1];
+	h->rise = v[2];
+	h->fall = v[3];
+	h->port = v[4];
+	h->expect_status = v[5];
+	p = cfg__str(c, hs, path, "path", 0);
+	if (p && (p[0] != '/' || strlen(p) >= sizeof(h->path) || strpbrk(p, " \r\n\t")))
+		cfg__error(c, hs, path, "\"path\" must start with / and have no spaces (< %zu chars)",
+			   sizeof(h->path));
+	snprintf(h->path, sizeof(h->path), "%s", p && p[0] == '/' ? p : "/");
 }
 
 static const char *const cfg__svc_keys[] = {
-	"name", "frontend", "forwarding", "hash", "backends", "health", "mode",
-	NULL,
+	"name", "frontend", "forwarding", "hash", "backends", "health", NULL,
 };
 static const char *const cfg__fe_keys[] = { "address", "port", "protocol", NULL };
 static const char *const cfg__be_keys[] = { "address", "port", "weight", "group", NULL };
@@ -333,6 +485,7 @@ static void cfg__service(struct cfg__ctx *c, const config_setting_t *s, int i,
 		svc->flags |= ST_SVC_F_DSR;
 	if (cfg__enum(c, s, path, "hash", cfg__hash, 0))
 		svc->flags |= ST_SVC_F_HASH_SRC_IP;
+	cfg__health(c, s, path, &svc->health);
 	m->nservices++;
 	bl = config_setting_get_member(s, "backends");
 	if (!bl)
@@ -417,6 +570,13 @@ static void cfg__defaults(struct st_model *m)
 	m->max_backends = ST_MAX_BACKENDS_DEFAULT;
 	m->ct_entries = ST_CT_ENTRIES_DEFAULT;
 	strcpy(m->bpffs, "/sys/fs/bpf/strait");
+	strcpy(m->api.socket, "/run/strait/api.sock");
+	m->api.socket_mode = 0660;
+	strcpy(m->api.audit_log, "/var/log/strait/audit.log");
+	m->api.rules[0].kind = ST_PRINC_UID;	/* default: root is admin */
+	m->api.rules[0].id = 0;
+	m->api.rules[0].role = ST_ROLE_ADMIN;
+	m->api.nrules = 1;
 }
 
 static const char *const cfg__top_keys[] = { "gateway", "services", NULL };
@@ -488,6 +648,35 @@ int st_config_load(const char *path, struct st_model *m, char *err, size_t errle
 	ok = config_read(&cf, f);
 	fclose(f);
 	return cfg__finish(&cf, &c, ok, m);
+}
+
+const char *st_role_name(enum st_role r)
+{
+	return r <= ST_ROLE_ADMIN ? cfg__roles_rbac[r] : "?";
+}
+
+int st_model_copy(struct st_model *dst, const struct st_model *src)
+{
+	size_t i;
+
+	*dst = *src;
+	dst->services = calloc(src->nservices ? src->nservices : 1, sizeof(*dst->services));
+	if (!dst->services)
+		return -ENOMEM;
+	for (i = 0; i < src->nservices; i++) {
+		const struct st_model_service *s = &src->services[i];
+		struct st_model_service *d = &dst->services[i];
+
+		*d = *s;
+		d->backends = calloc(s->nbackends ? s->nbackends : 1, sizeof(*d->backends));
+		if (!d->backends) {
+			dst->nservices = i;
+			st_model_free(dst);
+			return -ENOMEM;
+		}
+		memcpy(d->backends, s->backends, s->nbackends * sizeof(*d->backends));
+	}
+	return 0;
 }
 
 void st_model_free(struct st_model *m)

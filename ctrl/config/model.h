@@ -14,12 +14,12 @@
 #define ST_IDENT_MAX 64
 #define ST_MAX_IFACES 8
 
-enum st_role { ST_ROLE_EXTERNAL, ST_ROLE_INTERNAL };
+enum st_side { ST_ROLE_EXTERNAL, ST_ROLE_INTERNAL };
 enum st_xdp_mode { ST_XDP_NATIVE, ST_XDP_GENERIC, ST_XDP_AUTO };
 
 struct st_model_iface {
 	char name[IF_NAMESIZE];
-	enum st_role role;
+	enum st_side role;
 	enum st_xdp_mode mode;
 };
 
@@ -31,13 +31,55 @@ struct st_model_backend {
 	int line;
 };
 
+enum st_health_type { ST_HEALTH_NONE, ST_HEALTH_TCP, ST_HEALTH_HTTP };
+
+/* Active health checks of every backend of a service. */
+struct st_health_cfg {
+	enum st_health_type type;
+	uint32_t interval_ms;
+	uint32_t timeout_ms;
+	uint32_t rise;			/* successes to become up */
+	uint32_t fall;			/* failures to become down */
+	uint16_t port;			/* 0: the backend's port */
+	int expect_status;		/* HTTP: expected status code */
+	char path[128];			/* HTTP: request path */
+};
+
 struct st_model_service {
 	char name[ST_NAME_MAX];
 	struct st_vip_key key;
 	uint32_t flags;			/* ST_SVC_F_* */
+	struct st_health_cfg health;
 	struct st_model_backend *backends;
 	size_t nbackends;
 	int line;
+};
+
+enum st_role { ST_ROLE_NONE, ST_ROLE_VIEWER, ST_ROLE_OPERATOR, ST_ROLE_ADMIN };
+enum st_principal { ST_PRINC_UID, ST_PRINC_GID, ST_PRINC_CN, ST_PRINC_ANY };
+
+/* One RBAC rule: who (a uid or gid over the unix socket, a client
+ * certificate's common name over TLS, or anyone) gets which role. */
+struct st_api_rule {
+	enum st_principal kind;
+	uint32_t id;			/* uid or gid */
+	char cn[ST_NAME_MAX];
+	enum st_role role;
+};
+
+#define ST_API_RULES_MAX 32
+
+struct st_api_cfg {
+	char socket[108];		/* unix socket path; "" disables */
+	uint32_t socket_mode;
+	struct st_api_rule rules[ST_API_RULES_MAX];
+	size_t nrules;
+	char tcp_listen[64];		/* "ADDR:PORT" for HTTPS; "" disables */
+	char cert_file[PATH_MAX];
+	char key_file[PATH_MAX];
+	char ca_file[PATH_MAX];		/* client certificates must chain to it */
+	char tokens_file[PATH_MAX];	/* "TOKEN ROLE NAME" lines (TCP only) */
+	char audit_log[PATH_MAX];	/* JSON lines of every mutating call */
 };
 
 struct st_model {
@@ -50,6 +92,7 @@ struct st_model {
 	uint32_t max_backends;
 	uint32_t ct_entries;
 	char bpffs[PATH_MAX];
+	struct st_api_cfg api;
 	struct st_model_service *services;
 	size_t nservices;
 };
@@ -61,6 +104,9 @@ int st_config_load(const char *path, struct st_model *m, char *err, size_t errle
 int st_config_parse(const char *text, const char *name, struct st_model *m,
 		    char *err, size_t errlen);
 void st_model_free(struct st_model *m);
+/* Deep copy (services and backends); 0 or -ENOMEM. */
+int st_model_copy(struct st_model *dst, const struct st_model *src);
+const char *st_role_name(enum st_role r);
 
 /* "addr:port" text of a backend or frontend. */
 void st_model_ident(const __be32 *addr, int family, uint16_t port, char *out,

@@ -234,6 +234,7 @@ void st_xdp_close(struct st_xdp_engine *e)
 {
 	if (!e)
 		return;
+	st_xdp_shadow_free(e);
 	lb__destroy(e->skel);	/* closes fds; pins and attachments stay */
 	e->skel = NULL;
 }

@@ -20,6 +20,7 @@ struct st_xdp_engine {
 	size_t nifaces;
 	uint32_t max_backends;
 	int adopted;				/* maps came from existing pins */
+	struct st_xdp_shadow *shadow;		/* see reconcile.c */
 };
 
 /* Open, size, pin and load. 0 or -errno (logged). */
@@ -27,8 +28,14 @@ int st_xdp_open(struct st_xdp_engine *e, const struct st_model *m);
 /* Attach to every interface of the model, replacing any earlier strait
  * program atomically. */
 int st_xdp_attach(struct st_xdp_engine *e, const struct st_model *m);
-/* Program services, backends, rings and SNAT from the model. */
+/* Program services, backends, rings and SNAT from the model; only services
+ * whose backends, weights or flags changed get a new ring. */
 int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m);
+/* Data-path ids (0 / -ENOENT when not programmed). */
+uint32_t st_xdp_backend_id(const struct st_xdp_engine *e, const struct st_backend *be);
+int st_xdp_service_id(const struct st_xdp_engine *e, const struct st_vip_key *k, uint32_t *id);
+int st_xdp_shadow_load(struct st_xdp_engine *e);
+void st_xdp_shadow_free(struct st_xdp_engine *e);
 void st_xdp_close(struct st_xdp_engine *e);
 
 /* Take Strait off the box: detach strait programs from the model's

@@ -21,94 +21,181 @@
 #include "ctrl/xdp/engine.h"
 #include "ctrl/xdp/neigh.h"
 
-struct rec__state {
-	struct st_backend *be;	/* st_backends as read back [max_backends] */
-	uint8_t *svc_used;	/* [max_services] */
+/* The engine keeps a shadow of st_backends (read once when the maps are
+ * opened) so that finding or allocating an id costs no syscall, and a
+ * signature of what each service was last programmed with, so that an
+ * apply only rebuilds and swaps the rings that changed. */
+struct st_xdp_shadow {
+	struct st_backend *be;		/* [max_backends] */
+	struct rec__sig {
+		struct st_vip_key key;
+		uint64_t sig;
+	} *sigs;
+	size_t nsigs;
 };
 
-static int rec__read_backends(struct st_xdp_engine *e, struct rec__state *s)
+int st_xdp_shadow_load(struct st_xdp_engine *e)
 {
+	struct st_xdp_shadow *sh = calloc(1, sizeof(*sh));
 	uint32_t id;
 
-	s->be = calloc(e->max_backends, sizeof(*s->be));
-	if (!s->be)
+	if (!sh)
 		return -ENOMEM;
+	sh->be = calloc(e->max_backends, sizeof(*sh->be));
+	if (!sh->be) {
+		free(sh);
+		return -ENOMEM;
+	}
 	for (id = 1; id < e->max_backends; id++)
-		if (bpf_map_lookup_elem(e->maps.backends, &id, &s->be[id]))
-			return -errno;
+		bpf_map_lookup_elem(e->maps.backends, &id, &sh->be[id]);
+	e->shadow = sh;
 	return 0;
 }
 
-static uint32_t rec__backend_id(struct st_xdp_engine *e, struct rec__state *s,
-				const struct st_backend *want)
+void st_xdp_shadow_free(struct st_xdp_engine *e)
 {
-	uint32_t id, free_id = 0;
-
-	for (id = 1; id < e->max_backends; id++) {
-		const struct st_backend *b = &s->be[id];
-
-		if (!(b->flags & ST_BE_F_VALID)) {
-			if (!free_id)
-				free_id = id;
-			continue;
-		}
-		if (b->family == want->family && b->port == want->port &&
-		    !memcmp(b->addr, want->addr, 16))
-			return id;
-	}
-	if (free_id)
-		s->be[free_id] = *want;
-	return free_id;
+	if (!e->shadow)
+		return;
+	free(e->shadow->be);
+	free(e->shadow->sigs);
+	free(e->shadow);
+	e->shadow = NULL;
 }
 
-/* Ids already used by services in st_svcs; the model's are matched by key. */
-static int rec__svc_id(struct st_xdp_engine *e, struct rec__state *s,
-		       const struct st_vip_key *k, uint32_t *id)
+static int rec__same_backend(const struct st_backend *a, const struct st_backend *b)
+{
+	return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, 16);
+}
+
+uint32_t st_xdp_backend_id(const struct st_xdp_engine *e, const struct st_backend *want)
+{
+	uint32_t id;
+
+	for (id = 1; e->shadow && id < e->max_backends; id++)
+		if ((e->shadow->be[id].flags & ST_BE_F_VALID) &&
+		    rec__same_backend(&e->shadow->be[id], want))
+			return id;
+	return 0;
+}
+
+/* Existing id, or a new one written to the map now. 0 if full. */
+static uint32_t rec__backend_id(struct st_xdp_engine *e, const struct st_backend *want)
+{
+	uint32_t id = st_xdp_backend_id(e, want);
+	struct st_backend fresh = *want;
+
+	if (id)
+		return id;
+	for (id = 1; id < e->max_backends; id++)
+		if (!(e->shadow->be[id].flags & ST_BE_F_VALID))
+			break;
+	if (id == e->max_backends)
+		return 0;
+	memset(&fresh.nh, 0, sizeof(fresh.nh));
+	fresh.flags = ST_BE_F_VALID;
+	if (st_lbmaps_set_backend(&e->maps, id, &fresh))
+		return 0;
+	e->shadow->be[id] = fresh;
+	return id;
+}
+
+int st_xdp_service_id(const struct st_xdp_engine *e, const struct st_vip_key *k,
+		      uint32_t *id)
 {
 	struct st_svc cur;
-	uint32_t i;
 
-	if (!bpf_map_lookup_elem(e->maps.svcs, k, &cur) &&
-	    cur.id < e->maps.max_services) {
-		*id = cur.id;
-		return 0;
-	}
-	for (i = 0; i < e->maps.max_services; i++) {
-		if (!s->svc_used[i]) {
-			s->svc_used[i] = 1;
-			*id = i;
-			return 0;
-		}
-	}
-	return -ENOSPC;
+	if (bpf_map_lookup_elem(e->maps.svcs, k, &cur))
+		return -ENOENT;
+	*id = cur.id;
+	return 0;
 }
 
-static int rec__mark_svcs(struct st_xdp_engine *e, struct rec__state *s,
-			  const struct st_model *m)
+/* A free service id: not used by any entry of st_svcs. */
+static int rec__free_svc_id(struct st_xdp_engine *e, uint32_t *id)
 {
+	uint8_t *used = calloc(e->maps.max_services, 1);
 	struct st_vip_key k, next;
 	struct st_svc v;
 	int first = 1;
+	uint32_t i;
+
+	if (!used)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(e->maps.svcs, first ? NULL : &k, &next)) {
+		first = 0;
+		k = next;
+		if (!bpf_map_lookup_elem(e->maps.svcs, &k, &v) && v.id < e->maps.max_services)
+			used[v.id] = 1;
+	}
+	for (i = 0; i < e->maps.max_services && used[i]; i++)
+		;
+	free(used);
+	if (i == e->maps.max_services)
+		return -ENOSPC;
+	*id = i;
+	return 0;
+}
+
+/* Remove services that the model no longer has. */
+static void rec__prune(struct st_xdp_engine *e, const struct st_model *m)
+{
+	struct st_vip_key k, next;
+	int first = 1;
 	size_t i;
 
-	s->svc_used = calloc(e->maps.max_services, 1);
-	if (!s->svc_used)
-		return -ENOMEM;
 	while (!bpf_map_get_next_key(e->maps.svcs, first ? NULL : &k, &next)) {
 		first = 0;
 		k = next;
 		for (i = 0; i < m->nservices; i++)
 			if (!memcmp(&m->services[i].key, &k, sizeof(k)))
 				break;
-		if (i == m->nservices) {	/* gone from the model */
+		if (i == m->nservices) {
 			bpf_map_delete_elem(e->maps.svcs, &k);
-			first = 1;
-			continue;
+			first = 1;	/* restart: the walk lost its place */
 		}
-		if (!bpf_map_lookup_elem(e->maps.svcs, &k, &v) &&
-		    v.id < e->maps.max_services)
-			s->svc_used[v.id] = 1;
 	}
+}
+
+/* What a service's ring depends on: flags, ring size, backends + weights. */
+static uint64_t rec__sig(const struct st_model_service *ms, uint32_t ring_size)
+{
+	uint64_t h = 1469598103934665603ULL ^ ms->flags ^ ((uint64_t)ring_size << 32);
+	size_t i, j;
+
+	for (i = 0; i < ms->nbackends; i++) {
+		const unsigned char *p = (const unsigned char *)ms->backends[i].ident;
+
+		for (j = 0; p[j]; j++)
+			h = (h ^ p[j]) * 1099511628211ULL;
+		h = (h ^ ms->backends[i].weight) * 1099511628211ULL;
+		h = (h ^ 0xff) * 1099511628211ULL;
+	}
+	return h;
+}
+
+static struct rec__sig *rec__find_sig(struct st_xdp_engine *e, const struct st_vip_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < e->shadow->nsigs; i++)
+		if (!memcmp(&e->shadow->sigs[i].key, k, sizeof(*k)))
+			return &e->shadow->sigs[i];
+	return NULL;
+}
+
+static int rec__remember(struct st_xdp_engine *e, const struct st_vip_key *k, uint64_t sig)
+{
+	struct rec__sig *s = rec__find_sig(e, k), *grown;
+
+	if (!s) {
+		grown = realloc(e->shadow->sigs, (e->shadow->nsigs + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		e->shadow->sigs = grown;
+		s = &grown[e->shadow->nsigs++];
+		s->key = *k;
+	}
+	s->sig = sig;
 	return 0;
 }
 
@@ -126,39 +213,33 @@ static void rec__neigh(const struct st_model_service *ms,
 			ms->name, b->ident, strerror(-err));
 }
 
-static int rec__service(struct st_xdp_engine *e, struct rec__state *s,
-			const struct st_model_service *ms, uint32_t *ring)
+/* Build the service's Maglev table aside and swap it in. */
+static int rec__service(struct st_xdp_engine *e, const struct st_model_service *ms,
+			uint32_t *ring)
 {
 	struct st_maglev_backend *mb = calloc(ms->nbackends + 1, sizeof(*mb));
 	struct st_svc svc = { .flags = ms->flags };
 	size_t i;
-	int err;
+	int err = 0;
 
 	if (!mb)
 		return -ENOMEM;
-	for (i = 0; i < ms->nbackends; i++) {
-		uint32_t id = rec__backend_id(e, s, &ms->backends[i].be);
-
-		if (!id) {
-			free(mb);
-			st_err("service %s: no free backend id (max_backends %u)", ms->name,
-			       e->max_backends);
-			return -ENOSPC;
-		}
-		err = st_lbmaps_set_backend(&e->maps, id, &ms->backends[i].be);
-		if (err)
-			goto out;
-		rec__neigh(ms, &ms->backends[i]);
-		mb[i].id = id;
+	for (i = 0; i < ms->nbackends && !err; i++) {
+		mb[i].id = rec__backend_id(e, &ms->backends[i].be);
 		mb[i].weight = ms->backends[i].weight;
 		mb[i].ident = ms->backends[i].ident;
+		if (!mb[i].id) {
+			st_err("service %s: no free backend id (max_backends %u)", ms->name,
+			       e->max_backends);
+			err = -ENOSPC;
+		}
 	}
-	err = st_maglev_build(mb, ms->nbackends, ring, e->maps.ring_size);
 	if (!err)
-		err = rec__svc_id(e, s, &ms->key, &svc.id);
+		err = st_maglev_build(mb, ms->nbackends, ring, e->maps.ring_size);
+	if (!err && st_xdp_service_id(e, &ms->key, &svc.id))
+		err = rec__free_svc_id(e, &svc.id);
 	if (!err)
 		err = st_lbmaps_set_service(&e->maps, &ms->key, &svc, ring);
-out:
 	free(mb);
 	if (err)
 		st_err("service %s: cannot program it: %s", ms->name, strerror(-err));
@@ -191,27 +272,38 @@ static int rec__addrs(struct st_xdp_engine *e, const struct st_model *m)
 
 int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m)
 {
-	struct rec__state s = { 0 };
 	uint32_t *ring = calloc(e->maps.ring_size, sizeof(*ring));
-	size_t i;
+	size_t i, j, changed = 0;
 	int err;
 
 	err = ring ? st_lbmaps_set_cfg(&e->maps, &m->cfg) : -ENOMEM;
+	if (!err && !e->shadow)
+		err = st_xdp_shadow_load(e);
 	if (!err)
-		err = rec__read_backends(e, &s);
-	if (!err)
-		err = rec__mark_svcs(e, &s, m);
-	for (i = 0; !err && i < m->nservices; i++)
-		err = rec__service(e, &s, &m->services[i], ring);
+		rec__prune(e, m);
+	for (i = 0; !err && i < m->nservices; i++) {
+		const struct st_model_service *ms = &m->services[i];
+		uint64_t sig = rec__sig(ms, e->maps.ring_size);
+		struct rec__sig *old = rec__find_sig(e, &ms->key);
+		uint32_t id;
+
+		if (old && old->sig == sig && !st_xdp_service_id(e, &ms->key, &id))
+			continue;
+		for (j = 0; j < ms->nbackends; j++)	/* first time or new backend */
+			if (!old || !st_xdp_backend_id(e, &ms->backends[j].be))
+				rec__neigh(ms, &ms->backends[j]);
+		err = rec__service(e, ms, ring);
+		if (!err)
+			err = rec__remember(e, &ms->key, sig);
+		changed++;
+	}
 	if (!err)
 		err = rec__addrs(e, m);
 	if (!err && st_neigh_manage_gateways())
 		st_warn("xdp: could not install managed neighbour entries for gateways");
 	free(ring);
-	free(s.be);
-	free(s.svc_used);
 	if (!err)
-		st_info("xdp: %zu services programmed", m->nservices);
+		st_dbg("xdp: %zu services, %zu reprogrammed", m->nservices, changed);
 	return err;
 }
 

@@ -164,3 +164,63 @@ Test(config, missing_file)
 	cr_assert_lt(st_config_load("/nonexistent/strait.conf", &m, err, sizeof(err)), 0);
 	cr_assert_not_null(strstr(err, "/nonexistent/strait.conf: No such file"));
 }
+
+Test(config, health_and_api)
+{
+	struct st_model m;
+	const char *text =
+		"gateway: { interfaces = ( { name = \"eth0\"; } ); snat_address = \"10.1.0.1\";\n"
+		"  api = { socket = \"/tmp/s.sock\"; socket_mode = \"0600\"; audit_log = \"/tmp/audit.log\";\n"
+		"          roles = ( { uid = 0; role = \"admin\"; }, { gid = 50; role = \"operator\"; },\n"
+		"                    { cn = \"ops\"; role = \"operator\"; }, { any = true; role = \"viewer\"; } );\n"
+		"          tcp = { listen = \"127.0.0.1:9443\"; cert_file = \"c\"; key_file = \"k\"; ca_file = \"a\"; }; };\n"
+		"};\n"
+		"services = ( { name = \"w\"; frontend = { address = \"192.0.2.1\"; port = 80; };\n"
+		"  health = { type = \"http\"; interval_ms = 200; timeout_ms = 100; rise = 1; fall = 2;\n"
+		"             path = \"/healthz\"; expect_status = 204; }; } );\n";
+
+	cr_assert_eq(parse(text, &m), 0, "%s", err);
+	cr_assert_str_eq(m.api.socket, "/tmp/s.sock");
+	cr_assert_eq(m.api.socket_mode, 0600);
+	cr_assert_eq(m.api.nrules, 4);
+	cr_assert_eq(m.api.rules[1].kind, ST_PRINC_GID);
+	cr_assert_eq(m.api.rules[1].id, 50);
+	cr_assert_eq(m.api.rules[1].role, ST_ROLE_OPERATOR);
+	cr_assert_str_eq(m.api.rules[2].cn, "ops");
+	cr_assert_eq(m.api.rules[3].kind, ST_PRINC_ANY);
+	cr_assert_str_eq(m.api.tcp_listen, "127.0.0.1:9443");
+	cr_assert_eq(m.services[0].health.type, ST_HEALTH_HTTP);
+	cr_assert_eq(m.services[0].health.interval_ms, 200);
+	cr_assert_eq(m.services[0].health.fall, 2);
+	cr_assert_eq(m.services[0].health.expect_status, 204);
+	cr_assert_str_eq(m.services[0].health.path, "/healthz");
+	st_model_free(&m);
+	cr_assert_eq(parse(GW, &m), 0);
+	cr_assert_eq(m.api.nrules, 1, "default: root is admin");
+	cr_assert_eq(m.api.rules[0].role, ST_ROLE_ADMIN);
+	cr_assert_eq(m.services == NULL || m.nservices == 0, 1);
+	st_model_free(&m);
+}
+
+Test(config, health_and_api_errors)
+{
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 80; };\n"
+	       "  health = { type = \"tcp\"; interval_ms = 100; timeout_ms = 200; }; } );",
+	    "t.conf:3: services.a.health: timeout_ms 200 is longer than interval_ms 100");
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 80; };\n"
+	       "  health = { type = \"icmp\"; }; } );", "\"type\" has an unknown value \"icmp\"");
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 80; };\n"
+	       "  health = { type = \"http\"; path = \"healthz\"; }; } );", "\"path\" must start with /");
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 80; };\n"
+	       "  health = { intervall_ms = 5; }; } );", "services.a.health: unknown key \"intervall_ms\"");
+	bad("gateway: { interfaces = ( { name = \"eth0\"; } ); api = { roles = ( { uid = 0; gid = 0; role = \"admin\"; } ); }; };",
+	    "gateway.api.roles.[0]: name exactly one of uid, gid, cn or any");
+	bad("gateway: { interfaces = ( { name = \"eth0\"; } ); api = { roles = ( { uid = 0; role = \"root\"; } ); }; };",
+	    "\"role\" has an unknown value \"root\"");
+	bad("gateway: { interfaces = ( { name = \"eth0\"; } ); api = { tcp = { listen = \"127.0.0.1:1\"; }; }; };",
+	    "gateway.api.tcp: missing \"cert_file\"");
+	bad("gateway: { interfaces = ( { name = \"eth0\"; } ); api = { socket_mode = \"0999\"; }; };",
+	    "\"socket_mode\" = \"0999\" is not an octal mode");
+	bad("gateway: { interfaces = ( { name = \"eth0\"; } ); api = { sockett = \"/x\"; }; };",
+	    "gateway.api: unknown key \"sockett\"");
+}

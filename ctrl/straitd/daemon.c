@@ -1,0 +1,376 @@
+/* ctrl/straitd/daemon.c - see daemon.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ctrl/common/log.h"
+#include "ctrl/health/health.h"
+#include "ctrl/straitd/daemon.h"
+#include "ctrl/xdp/engine.h"
+
+#define ST_WEIGHT_MAX 1000000
+
+static const char *const daemon__drop_names[ST_DROP__MAX] = {
+	[ST_DROP_NONE] = "unspecified", [ST_DROP_SHORT_L2] = "short_l2",
+	[ST_DROP_SHORT_L3] = "short_l3", [ST_DROP_BAD_L3] = "bad_l3",
+	[ST_DROP_SHORT_L4] = "short_l4", [ST_DROP_BAD_L4] = "bad_l4",
+	[ST_DROP_FRAG] = "frag", [ST_DROP_EXTHDR] = "exthdr",
+	[ST_DROP_NO_BACKEND] = "no_backend", [ST_DROP_BACKEND_GONE] = "backend_gone",
+	[ST_DROP_NAT_PORTS] = "nat_ports", [ST_DROP_FIB] = "fib",
+	[ST_DROP_ICMP_NO_FLOW] = "icmp_no_flow", [ST_DROP_MAP_FULL] = "map_full",
+	[ST_DROP_MTU] = "mtu", [ST_DROP_NO_SNAT] = "no_snat",
+	[ST_DROP_NO_NEIGH] = "no_neigh",
+};
+
+const char *st_drop_reason_name(unsigned int reason)
+{
+	return reason < ST_DROP__MAX && daemon__drop_names[reason] ?
+		daemon__drop_names[reason] : "unknown";
+}
+
+const char *st_hstate_name(enum st_hstate s)
+{
+	return s == ST_HS_UP ? "up" : s == ST_HS_DOWN ? "down" : "unknown";
+}
+
+static void daemon__carry(struct st_rt_backend *to, const struct st_rt_backend *from)
+{
+	to->health = from->health;
+	to->health_changes = from->health_changes;
+	to->id = from->id;
+	if (from->overridden) {
+		to->weight = from->weight;
+		to->overridden = 1;
+	}
+}
+
+/* Runtime state for model m; what old (for old_m) knew about a backend of
+ * the same service name and ident is carried over: API weight overrides
+ * and health verdicts survive a reload. */
+static struct st_rt_service *daemon__rt_new(const struct st_model *m,
+					    const struct st_model *old_m,
+					    const struct st_rt_service *old)
+{
+	struct st_rt_service *rt = calloc(m->nservices + 1, sizeof(*rt));
+	size_t i, j, oi, oj;
+
+	if (!rt)
+		return NULL;
+	for (i = 0; i < m->nservices; i++) {
+		const struct st_model_service *ms = &m->services[i];
+
+		rt[i].be = calloc(ms->nbackends + 1, sizeof(*rt[i].be));
+		if (!rt[i].be)
+			goto fail;
+		for (j = 0; j < ms->nbackends; j++)
+			rt[i].be[j].weight = ms->backends[j].weight;
+		for (oi = 0; old && oi < old_m->nservices; oi++) {
+			const struct st_model_service *os = &old_m->services[oi];
+
+			if (strcmp(os->name, ms->name))
+				continue;
+			for (j = 0; j < ms->nbackends; j++)
+				for (oj = 0; oj < os->nbackends; oj++)
+					if (!strcmp(os->backends[oj].ident, ms->backends[j].ident))
+						daemon__carry(&rt[i].be[j], &old[oi].be[oj]);
+			rt[i].fail_open_events = old[oi].fail_open_events;
+		}
+	}
+	return rt;
+fail:
+	while (i--)
+		free(rt[i].be);
+	free(rt);
+	return NULL;
+}
+
+static void daemon__rt_free(struct st_rt_service *rt, size_t n)
+{
+	size_t i;
+
+	for (i = 0; rt && i < n; i++)
+		free(rt[i].be);
+	free(rt);
+}
+
+int st_daemon_init(struct st_daemon *d, struct st_loop *loop,
+		   struct st_xdp_engine *xdp, const char *config_path,
+		   struct st_model *m)
+{
+	memset(d, 0, sizeof(*d));
+	d->loop = loop;
+	d->xdp = xdp;
+	d->config_path = config_path;
+	d->rt = daemon__rt_new(m, NULL, NULL);
+	if (!d->rt)
+		return -ENOMEM;
+	d->model = *m;
+	memset(m, 0, sizeof(*m));
+	d->started_ms = st_now_ms();
+	return 0;
+}
+
+void st_daemon_fini(struct st_daemon *d)
+{
+	st_health_free(d->health);
+	d->health = NULL;
+	daemon__rt_free(d->rt, d->model.nservices);
+	d->rt = NULL;
+	st_model_free(&d->model);
+}
+
+/* A service fails open when it has weighted backends and all are down. */
+static int daemon__fail_open(const struct st_daemon *d, size_t svc)
+{
+	const struct st_model_service *ms = &d->model.services[svc];
+	size_t j, weighted = 0, down = 0;
+
+	for (j = 0; j < ms->nbackends; j++) {
+		if (!d->rt[svc].be[j].weight)
+			continue;
+		weighted++;
+		down += d->rt[svc].be[j].health == ST_HS_DOWN;
+	}
+	return weighted && weighted == down;
+}
+
+uint32_t st_daemon_effective_weight(const struct st_daemon *d, size_t svc, size_t be)
+{
+	const struct st_rt_backend *b = &d->rt[svc].be[be];
+
+	if (b->health == ST_HS_DOWN && !d->rt[svc].fail_open)
+		return 0;
+	return b->weight;
+}
+
+static void daemon__update_fail_open(struct st_daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->model.nservices; i++) {
+		int fo = daemon__fail_open(d, i);
+
+		if (fo && !d->rt[i].fail_open) {
+			d->rt[i].fail_open_events++;
+			st_warn("service %s: every backend is down; failing open (all weighted "
+				"backends get traffic) until one recovers", d->model.services[i].name);
+		} else if (!fo && d->rt[i].fail_open) {
+			st_info("service %s: a backend is healthy again; no longer failing open",
+				d->model.services[i].name);
+		}
+		d->rt[i].fail_open = fo;
+	}
+}
+
+int st_daemon_apply(struct st_daemon *d)
+{
+	struct st_model eff;
+	uint64_t t0 = st_now_ns();
+	size_t i, j;
+	int err;
+
+	daemon__update_fail_open(d);
+	if (!d->xdp)
+		return 0;
+	err = st_model_copy(&eff, &d->model);
+	if (err)
+		return err;
+	for (i = 0; i < eff.nservices; i++)
+		for (j = 0; j < eff.services[i].nbackends; j++)
+			eff.services[i].backends[j].weight = st_daemon_effective_weight(d, i, j);
+	err = st_xdp_apply(d->xdp, &eff);
+	st_model_free(&eff);
+	for (i = 0; !err && i < d->model.nservices; i++) {
+		st_xdp_service_id(d->xdp, &d->model.services[i].key, &d->rt[i].id);
+		for (j = 0; j < d->model.services[i].nbackends; j++)
+			d->rt[i].be[j].id = st_xdp_backend_id(d->xdp, &d->model.services[i].backends[j].be);
+	}
+	d->applies++;
+	d->last_apply_ns = st_now_ns() - t0;
+	return err;
+}
+
+int st_daemon_find_service(const struct st_daemon *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->model.nservices; i++)
+		if (!strcmp(d->model.services[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int st_daemon_find_backend(const struct st_daemon *d, int svc, const char *ident)
+{
+	const struct st_model_service *ms;
+	size_t j;
+
+	if (svc < 0 || (size_t)svc >= d->model.nservices)
+		return -1;
+	ms = &d->model.services[svc];
+	for (j = 0; j < ms->nbackends; j++)
+		if (!strcmp(ms->backends[j].ident, ident))
+			return (int)j;
+	return -1;
+}
+
+int st_daemon_set_weight(struct st_daemon *d, const char *svc, const char *ident,
+			 uint32_t weight, char *msg, size_t len)
+{
+	int s = st_daemon_find_service(d, svc), b = st_daemon_find_backend(d, s, ident);
+	struct st_rt_backend *rb, old;
+
+	if (s < 0 || b < 0) {
+		snprintf(msg, len, s < 0 ? "no service \"%s\"" : "service \"%s\" has no backend %s",
+			 svc, ident);
+		return -ENOENT;
+	}
+	if (weight > ST_WEIGHT_MAX) {
+		snprintf(msg, len, "weight %u is out of range 0..%u", weight, ST_WEIGHT_MAX);
+		return -EINVAL;
+	}
+	rb = &d->rt[s].be[b];
+	old = *rb;
+	rb->weight = weight;
+	rb->overridden = 1;
+	if (st_daemon_apply(d)) {
+		*rb = old;
+		st_daemon_apply(d);
+		snprintf(msg, len, "the data path refused the change; weight kept at %u", old.weight);
+		return -EIO;
+	}
+	st_info("service %s: backend %s weight %u -> %u", svc, ident, old.weight, weight);
+	return 0;
+}
+
+/* Settings that only a restart can change. */
+static int daemon__immutable(const struct st_model *a, const struct st_model *b,
+			     char *msg, size_t len)
+{
+	if (a->ring_size != b->ring_size || a->max_services != b->max_services ||
+	    a->max_backends != b->max_backends || a->ct_entries != b->ct_entries ||
+	    strcmp(a->bpffs, b->bpffs)) {
+		snprintf(msg, len, "%s: table sizes or bpffs changed; they need a restart",
+			 b->source);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void daemon__swap(struct st_daemon *d, struct st_model *m, struct st_rt_service **rt)
+{
+	struct st_model tm = d->model;
+	struct st_rt_service *trt = d->rt;
+
+	d->model = *m;
+	d->rt = *rt;
+	*m = tm;
+	*rt = trt;
+}
+
+static void daemon__health_cb(void *ctx, size_t svc, size_t be, enum st_hstate s)
+{
+	st_daemon_health(ctx, svc, be, s);
+}
+
+/* Health checks follow the model; a check that restarted is UNKNOWN. */
+static void daemon__health_sync(struct st_daemon *d)
+{
+	size_t i, j;
+
+	if (!d->health)
+		return;
+	st_health_sync(d->health, &d->model);
+	for (i = 0; i < d->model.nservices; i++)
+		for (j = 0; j < d->model.services[i].nbackends; j++)
+			d->rt[i].be[j].health = st_health_state(d->health, i, j);
+}
+
+int st_daemon_start_health(struct st_daemon *d)
+{
+	d->health = st_health_new(d->loop, daemon__health_cb, d);
+	if (!d->health)
+		return -errno ? -errno : -ENOMEM;
+	daemon__health_sync(d);
+	return 0;
+}
+
+int st_daemon_reload(struct st_daemon *d, char *msg, size_t len)
+{
+	struct st_rt_service *rt;
+	struct st_model next;
+	int err;
+
+	err = st_config_load(d->config_path, &next, msg, len);
+	if (!err)
+		err = daemon__immutable(&d->model, &next, msg, len);
+	if (err) {
+		st_model_free(&next);	/* safe on a model the loader emptied */
+		d->reloads_failed++;
+		return err;
+	}
+	rt = daemon__rt_new(&next, &d->model, d->rt);
+	if (!rt) {
+		st_model_free(&next);
+		d->reloads_failed++;
+		snprintf(msg, len, "out of memory");
+		return -ENOMEM;
+	}
+	daemon__swap(d, &next, &rt);	/* next/rt now hold the old state */
+	daemon__health_sync(d);
+	err = st_daemon_apply(d);
+	if (err) {
+		daemon__swap(d, &next, &rt);
+		daemon__health_sync(d);
+		st_daemon_apply(d);
+		snprintf(msg, len, "the data path refused the new services; previous state restored");
+		err = -EIO;
+		d->reloads_failed++;
+	} else {
+		d->reloads_ok++;
+	}
+	daemon__rt_free(rt, next.nservices);
+	st_model_free(&next);
+	return err;
+}
+
+void st_daemon_health(struct st_daemon *d, size_t svc, size_t be, enum st_hstate s)
+{
+	if (svc >= d->model.nservices || be >= d->model.services[svc].nbackends)
+		return;
+	d->rt[svc].be[be].health = s;
+	d->rt[svc].be[be].health_changes++;
+	if (st_daemon_apply(d))
+		st_err("service %s: could not apply the health change of %s",
+		       d->model.services[svc].name, d->model.services[svc].backends[be].ident);
+}
+
+int st_daemon_service_stats(const struct st_daemon *d, size_t svc, struct st_obj_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!d->xdp || svc >= d->model.nservices)
+		return 0;
+	return st_lbmaps_obj_stats(&d->xdp->maps, d->xdp->maps.svc_stats, d->rt[svc].id, out);
+}
+
+int st_daemon_backend_stats(const struct st_daemon *d, size_t svc, size_t be,
+			    struct st_obj_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!d->xdp || svc >= d->model.nservices || be >= d->model.services[svc].nbackends ||
+	    !d->rt[svc].be[be].id)
+		return 0;
+	return st_lbmaps_obj_stats(&d->xdp->maps, d->xdp->maps.be_stats,
+				   d->rt[svc].be[be].id, out);
+}
+
+int st_daemon_drops(const struct st_daemon *d, struct st_counter out[ST_DROP__MAX])
+{
+	unsigned int r;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out) * ST_DROP__MAX);
+	for (r = 0; d->xdp && r < ST_DROP__MAX && !err; r++)
+		err = st_lbmaps_counter(&d->xdp->maps, d->xdp->maps.drops, r, &out[r]);
+	return err;
+}
