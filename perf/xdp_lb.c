@@ -3,10 +3,13 @@
  * BPF_PROG_TEST_RUN.
  *
  * Times, in one run and pinned to one CPU, the nanoseconds per packet of
- * each path through pkt/lb.h - a new flow, a tracked flow, a reply (reverse
- * NAT), traffic for no service - next to the floor (swap MACs, XDP_TX).
- * Then tracked and new flow again with the conntrack map as a per-CPU LRU
- * in two flavours, and new flows on two CPUs at once for all three.
+ * each path through pkt/lb.h - a tracked flow, a reply (reverse NAT),
+ * traffic for no service, and new flows twice: into conntrack and NAT
+ * tables with room ("room": both are emptied before every call, so no
+ * insert evicts) and into full ones ("evicting": every insert pushes an
+ * old entry out) - next to the floor (swap MACs, XDP_TX). Then tracked and
+ * both new-flow cases again with the conntrack map as a per-CPU LRU in two
+ * flavours, and the new-flow cases on two CPUs at once for all three.
  *
  * Rewriting paths run under the wrappers of xdp/bench.bpf.c, which copy the
  * frame back from a template before every iteration: with repeat > 1 the
@@ -18,7 +21,9 @@
  *
  * Every case is checked: its counter must have moved once per timed packet,
  * and one more packet (repeat 1) must come back with the expected verdict
- * and headers. If a case did not take the path it names, exit 1.
+ * and headers; for "room", the flush after each call must find every new
+ * flow's conntrack and NAT entry. If a case did not take the path it
+ * names, exit 1.
  * Topology and service: see xdp_lb_world.c.
  */
 #include <errno.h>
@@ -46,16 +51,27 @@
 
 struct opts {
 	unsigned repeat;
+	unsigned room; /* repeat of the "room" cases, see room_repeat() */
 	unsigned runs;
 	int json;
 };
 
-enum { C_FLOOR, C_FLOOR_R, C_PASS, C_TRACKED, C_REVERSE, C_NEW, C__MAX };
+enum {
+	C_FLOOR,
+	C_FLOOR_R,
+	C_PASS,
+	C_TRACKED,
+	C_REVERSE,
+	C_ROOM,
+	C_EVICT,
+	C__MAX
+};
 
-/* Per conntrack flavour: tracked, new flow, new flow on two CPUs at once. */
+/* Per conntrack flavour: tracked, new flow with room and evicting, and the
+ * two new-flow cases on two CPUs at once (room2, evict2; if par). */
 struct ct_result {
-	struct xlb_case tracked, fresh, fresh2;
-	int ran;
+	struct xlb_case tracked, room, evict, room2, evict2;
+	int ran, par;
 };
 
 /* Names for the report; a counter added to pkt/abi.h later shows as its
@@ -180,22 +196,50 @@ static __u32 median(__u32 *v, unsigned n)
 	return v[n / 2];
 }
 
+static unsigned case_repeat(const struct xlb_case *c, const struct opts *o)
+{
+	return c->repeat ? c->repeat : o->repeat;
+}
+
+/* Empty st_ct and st_nat (between calls of a "room" case). With `count`,
+ * what was there is the previous call's new flows: add it up for
+ * check_kept(). */
+static int flush_tables(struct xlb_case *c, int count)
+{
+	__u64 ct = 0, nat = 0;
+
+	if (xlb_flush(c->maps->ct, &ct) || xlb_flush(c->maps->nat, &nat))
+		return -1;
+	if (count) {
+		c->ct_kept += ct;
+		c->nat_kept += nat;
+	}
+	return 0;
+}
+
 /* One untimed warm-up call, then `runs` timed ones, each of which must end
  * on the expected verdict (the figure is kept either way: a wrong-path
- * figure is what the replay trap looks like). */
+ * figure is what the replay trap looks like). A "room" case empties the
+ * tables before each call and once more after the last; the flush before
+ * the warm-up clears what earlier cases left and is not counted. */
 static int time_case(struct xlb_case *c, const struct opts *o)
 {
 	__u32 ns[MAX_RUNS], ret, bad = c->want_ret;
-	unsigned r;
+	unsigned r, repeat = case_repeat(c, o);
 
-	if (test_run(c, o->repeat, NULL, &ret, &ns[0]))
+	c->ct_kept = c->nat_kept = 0;
+	if ((c->flush && flush_tables(c, 0)) ||
+	    test_run(c, repeat, NULL, &ret, &ns[0]))
 		return -1;
 	for (r = 0; r < o->runs; r++) {
-		if (test_run(c, o->repeat, NULL, &ret, &ns[r]))
+		if ((c->flush && flush_tables(c, 1)) ||
+		    test_run(c, repeat, NULL, &ret, &ns[r]))
 			return -1;
 		if (!ret_ok(c, ret))
 			bad = ret;
 	}
+	if (c->flush && flush_tables(c, 1))
+		return -1;
 	c->ns = median(ns, o->runs);
 	if (bad == c->want_ret)
 		return 0;
@@ -254,7 +298,7 @@ static void note_drops(struct xlb_case *c, const __u64 *before,
 			continue;
 		len = strlen(c->note);
 		snprintf(c->note + len, sizeof(c->note) - len,
-			 "; %s drops %llu (%.3f%%)", drop_name(i),
+			 "; %s drops %llu (%.4f%%)", drop_name(i),
 			 (unsigned long long)n,
 			 c->timed ? 100.0 * n / c->timed : 0);
 	}
@@ -276,6 +320,24 @@ static int check_moved(struct xlb_case *c, const __u64 *before,
 		 stat_name(c->stat), (unsigned long long)c->moved,
 		 (unsigned long long)c->timed);
 	note_drops(c, before, after);
+	return -1;
+}
+
+/* A "room" case: each new flow of the counted calls must have left its
+ * conntrack and its NAT entry in the tables (the tables were empty before
+ * the call). Fewer means an insert evicted one: the case would then be
+ * "evicting". */
+static int check_kept(struct xlb_case *c, const __u64 *before,
+		      const __u64 *after)
+{
+	__u64 n = moved(before, after, ST_STAT_CT_NEW);
+
+	if (!c->flush || (c->ct_kept == n && c->nat_kept == n))
+		return 0;
+	snprintf(c->note, sizeof(c->note),
+		 "evicted: st_ct kept %llu, st_nat %llu of %llu new flows",
+		 (unsigned long long)c->ct_kept,
+		 (unsigned long long)c->nat_kept, (unsigned long long)n);
 	return -1;
 }
 
@@ -308,21 +370,25 @@ static int run_case(struct xlb_case *c, const struct opts *o)
 	if (test_run(c, 1, NULL, &ret, &ns) || stat_read(c, before) ||
 	    time_case(c, o) || stat_read(c, after))
 		return -1;
-	c->timed = (__u64)o->repeat * (o->runs + 1); /* with the warm-up */
-	if (check_moved(c, before, after) || verify_case(c))
+	c->timed = (__u64)case_repeat(c, o) * (o->runs + 1); /* + warm-up */
+	if (check_moved(c, before, after) || check_kept(c, before, after) ||
+	    verify_case(c))
 		return -1;
-	note_ok(c, before, after, ", 1 more checked");
+	note_ok(c, before, after,
+		c->flush ? ", none evicted, 1 more checked"
+			 : ", 1 more checked");
 	return 0;
 }
 
 /* ---- the same case on two CPUs at once ---------------------------------- */
 
 struct par_arg {
-	const struct xlb_case *c;
+	struct xlb_case *c;
 	const struct opts *o;
 	pthread_barrier_t *start;
 	int cpu;
-	__u32 ns[MAX_RUNS];
+	int leader; /* empties the tables of a "room" case */
+	__u32 ns[MAX_RUNS + 1]; /* [0]: the warm-up round */
 	int err;
 	__u32 bad_ret;
 };
@@ -331,16 +397,21 @@ static void *par_worker(void *p)
 {
 	struct par_arg *a = p;
 	cpu_set_t set;
+	unsigned repeat = case_repeat(a->c, a->o);
 	__u32 ret;
 
 	CPU_ZERO(&set);
 	CPU_SET(a->cpu, &set);
 	a->err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	a->bad_ret = a->c->want_ret;
-	for (unsigned r = 0; r < a->o->runs; r++) {
+	for (unsigned r = 0; r <= a->o->runs; r++) {
+		if (a->c->flush) { /* both CPUs are done with round r - 1 */
+			pthread_barrier_wait(a->start);
+			if (a->leader && !a->err && flush_tables(a->c, r > 0))
+				a->err = -1;
+		}
 		pthread_barrier_wait(a->start);
-		if (a->err ||
-		    test_run(a->c, a->o->repeat, NULL, &ret, &a->ns[r]))
+		if (a->err || test_run(a->c, repeat, NULL, &ret, &a->ns[r]))
 			a->err = -1;
 		else if (!ret_ok(a->c, ret))
 			a->bad_ret = ret;
@@ -348,14 +419,20 @@ static void *par_worker(void *p)
 	return NULL;
 }
 
-/* Both CPUs run the case together, run after run; the figure is the
- * median of the two CPUs' mean ns per packet. The template, if any, is
- * still the one the single-CPU run of the case wrote. */
+/* Both CPUs run the case together, an untimed warm-up round and then run
+ * after run; the figure is the median of the two CPUs' mean ns per packet.
+ * The warm-up matters for "evicting": it fills whatever the single-CPU
+ * run left free (the other CPU's list in the per-CPU-lists flavour, the
+ * tables emptied by the "room" run before). The template, if any, is
+ * still the one the single-CPU run of the case wrote. A "room" case has
+ * the tables emptied before every round, while both CPUs wait, and once
+ * more at the end. */
 static int run_parallel(struct xlb_case *c, const struct opts *o)
 {
 	__u64 before[NCOUNTERS] = {0}, after[NCOUNTERS] = {0};
-	struct par_arg a[2] = {{.c = c, .o = o, .cpu = xlb_g.cpu},
+	struct par_arg a[2] = {{.c = c, .o = o, .cpu = xlb_g.cpu, .leader = 1},
 			       {.c = c, .o = o, .cpu = xlb_g.cpu2}};
+	unsigned waits = (o->runs + 1) * (c->flush ? 2 : 1);
 	pthread_barrier_t start;
 	pthread_t t[2];
 	__u32 ns[MAX_RUNS];
@@ -363,6 +440,7 @@ static int run_parallel(struct xlb_case *c, const struct opts *o)
 
 	c->ok = 0;
 	c->ns = 0;
+	c->ct_kept = c->nat_kept = 0;
 	if (stat_read(c, before) || pthread_barrier_init(&start, NULL, 2))
 		return -1;
 	for (i = 0; i < 2; i++) {
@@ -371,13 +449,14 @@ static int run_parallel(struct xlb_case *c, const struct opts *o)
 			started++;
 	}
 	if (started < 2) { /* let a lone worker through its barriers */
-		for (i = 0; started && i < (int)o->runs; i++)
+		for (i = 0; started && i < (int)waits; i++)
 			pthread_barrier_wait(&start);
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(t[i], NULL);
 	pthread_barrier_destroy(&start);
-	if (started < 2 || a[0].err || a[1].err || stat_read(c, after)) {
+	if (started < 2 || a[0].err || a[1].err || stat_read(c, after) ||
+	    (c->flush && flush_tables(c, 1))) {
 		snprintf(c->note, sizeof(c->note),
 			 "could not run on CPUs %d and %d", a[0].cpu, a[1].cpu);
 		return -1;
@@ -391,12 +470,14 @@ static int run_parallel(struct xlb_case *c, const struct opts *o)
 		}
 	}
 	for (unsigned r = 0; r < o->runs; r++)
-		ns[r] = (a[0].ns[r] + a[1].ns[r] + 1) / 2;
+		ns[r] = (a[0].ns[r + 1] + a[1].ns[r + 1] + 1) / 2;
 	c->ns = median(ns, o->runs);
-	c->timed = 2ULL * o->repeat * o->runs;
-	if (check_moved(c, before, after))
+	c->timed = 2ULL * case_repeat(c, o) * (o->runs + 1); /* + warm-up */
+	if (check_moved(c, before, after) || check_kept(c, before, after))
 		return -1;
-	note_ok(c, before, after, ", CPUs in parallel");
+	note_ok(c, before, after,
+		c->flush ? ", CPUs in parallel, none evicted"
+			 : ", CPUs in parallel");
 	return 0;
 }
 
@@ -417,15 +498,21 @@ static struct xlb_case tracked_case(struct bench *b, const struct st_lbmaps *m)
 				 .goal = 1.5};
 }
 
-static struct xlb_case new_case(struct bench *b, const struct st_lbmaps *m)
+/* A new flow per packet, into tables with room (emptied before every call
+ * of o->room packets) or into full ones, where every insert evicts. */
+static struct xlb_case new_case(struct bench *b, const struct st_lbmaps *m,
+				int room, const struct opts *o)
 {
-	return (struct xlb_case){.name = "new flow",
+	return (struct xlb_case){.name = room ? "new flow (room)"
+					      : "new flow (evicting)",
 				 .fd = bpf_program__fd(b->progs.bench_lb_new),
 				 .tmpl = b->maps.bench_tmpl,
 				 .maps = m,
 				 .pkt = xlb_g.pkt_new,
 				 .ifindex = xlb_g.ext_if,
 				 .want_ret = XDP_REDIRECT,
+				 .repeat = room ? o->room : 0,
+				 .flush = room,
 				 .stat = ST_STAT_CT_NEW,
 				 .also = ST_STAT__MAX + ST_DROP_NAT_PORTS,
 				 .check = xlb_check_forward,
@@ -434,7 +521,7 @@ static struct xlb_case new_case(struct bench *b, const struct st_lbmaps *m)
 
 static void main_cases(struct xlb_case *c, struct floor *f, struct lb *l,
 		       const struct st_lbmaps *lm, struct bench *b,
-		       const struct st_lbmaps *bm)
+		       const struct st_lbmaps *bm, const struct opts *o)
 {
 	c[C_FLOOR] =
 	    (struct xlb_case){.name = "floor",
@@ -466,29 +553,32 @@ static void main_cases(struct xlb_case *c, struct floor *f, struct lb *l,
 	c[C_REVERSE].stat = ST_STAT_REV_NAT;
 	c[C_REVERSE].check = xlb_check_reverse;
 	c[C_REVERSE].goal = 0;
-	c[C_NEW] = new_case(b, bm);
+	c[C_ROOM] = new_case(b, bm, 1, o);
+	c[C_EVICT] = new_case(b, bm, 0, o);
 }
 
-/* Tracked, new flow, new flow on two CPUs, on an object already loaded. */
-static int run_ct_cases(struct ct_result *r, const struct opts *o)
+/* Both new-flow cases on two CPUs at once, after their single-CPU runs. */
+static int run_ct_parallel(struct ct_result *r, const struct opts *o)
 {
 	int err = 0;
 
-	if (!r->tracked.ok)
-		err |= run_case(&r->tracked, o);
-	if (!r->fresh.ok)
-		err |= run_case(&r->fresh, o);
-	r->fresh2 = r->fresh;
-	r->fresh2.name = "new flow x2";
-	if (xlb_g.cpu2 >= 0)
-		err |= run_parallel(&r->fresh2, o);
+	r->room2 = r->room;
+	r->room2.name = "new flow (room) x2";
+	r->evict2 = r->evict;
+	r->evict2.name = "new flow (evicting) x2";
+	if (xlb_g.cpu2 >= 0) {
+		err |= run_parallel(&r->room2, o);
+		err |= run_parallel(&r->evict2, o);
+		r->par = 1;
+	}
 	r->ran = 1;
 	return err;
 }
 
 /* Every case on the shared-LRU object (the design), in this order: the
- * reply is made from the tracked flow's output, and new flows, which churn
- * the LRU, come last. */
+ * reply is made from the tracked flow's output, and new flows come last,
+ * the evicting case after the one with room, as it leaves the tables
+ * full. */
 static int run_main(struct xlb_case *c, struct ct_result *ct,
 		    const struct opts *o)
 {
@@ -502,7 +592,7 @@ static int run_main(struct xlb_case *c, struct ct_result *ct,
 		fprintf(stderr, "xdp_lb: loading the programs failed\n");
 		goto out;
 	}
-	main_cases(c, f, l, &lm, b, &bm);
+	main_cases(c, f, l, &lm, b, &bm, o);
 	err = 0;
 	for (i = 0; i < C__MAX; i++) {
 		if (i == C_REVERSE)
@@ -510,8 +600,9 @@ static int run_main(struct xlb_case *c, struct ct_result *ct,
 		err |= run_case(&c[i], o);
 	}
 	ct[XLB_CT_SHARED].tracked = c[C_TRACKED];
-	ct[XLB_CT_SHARED].fresh = c[C_NEW];
-	err |= run_ct_cases(&ct[XLB_CT_SHARED], o);
+	ct[XLB_CT_SHARED].room = c[C_ROOM];
+	ct[XLB_CT_SHARED].evict = c[C_EVICT];
+	err |= run_ct_parallel(&ct[XLB_CT_SHARED], o);
 out:
 	bench__destroy(b);
 	lb__destroy(l);
@@ -529,8 +620,12 @@ static int run_ct_kind(enum xlb_ct_kind kind, struct ct_result *r,
 	if (!b)
 		return -1;
 	r->tracked = tracked_case(b, &m);
-	r->fresh = new_case(b, &m);
-	err = run_ct_cases(r, o);
+	r->room = new_case(b, &m, 1, o);
+	r->evict = new_case(b, &m, 0, o);
+	err = run_case(&r->tracked, o);
+	err |= run_case(&r->room, o);
+	err |= run_case(&r->evict, o);
+	err |= run_ct_parallel(r, o);
 	bench__destroy(b);
 	return err;
 }
@@ -574,13 +669,16 @@ static void print_header(int argc, char **argv, const struct opts *o)
 	       u.machine);
 	for (int i = 0; i < argc; i++)
 		printf(" %s", argv[i]);
-	printf("\nsetup:   repeat %u, median of %u calls after 1 warm-up, "
-	       "pinned to CPU %d;\n"
+	printf("\nsetup:   repeat %u (new flow (room): %u, tables emptied "
+	       "before each call),\n"
+	       "         median of %u calls after 1 warm-up, pinned to CPU "
+	       "%d;\n"
 	       "         %d-byte TCP/IPv4 frames; VIP " XLB_VIP
 	       ":%d NAT mode, %d backends,\n"
 	       "         Maglev ring %d, st_ct and st_nat LRU %u entries\n\n",
-	       o->repeat, o->runs, xlb_g.cpu, XLB_FRAME_LEN, XLB_VIP_PORT,
-	       XLB_BACKENDS, XLB_RING_SIZE, xlb_g.ct_entries);
+	       o->repeat, o->room, o->runs, xlb_g.cpu, XLB_FRAME_LEN,
+	       XLB_VIP_PORT, XLB_BACKENDS, XLB_RING_SIZE, xlb_g.ct_entries);
+	fflush(stdout); /* before any complaint on stderr */
 }
 
 static const char *goal_text(const struct xlb_case *c, __u32 base, char *buf,
@@ -601,36 +699,75 @@ static void print_row(const struct xlb_case *c, __u32 fl, __u32 fr)
 
 	if (c->tmpl)
 		snprintf(rr, sizeof(rr), "%.2f", ratio(c->ns, fr));
-	printf("%-14s %6u %8.2f %8s  %-12s  %s%s\n", c->name, c->ns,
+	printf("%-20s %6u %8.2f %8s  %-13s  %s%s\n", c->name, c->ns,
 	       ratio(c->ns, fl), rr, goal_text(c, fr, goal, sizeof(goal)),
 	       c->ok ? "" : "FAILED: ", c->note);
 }
 
+/* A conntrack-flavour case: its check only, the figure is in the table. */
+static void print_check(const struct xlb_case *c)
+{
+	printf("  %-24s %s%s\n", c->name, c->ok ? "" : "FAILED: ", c->note);
+}
+
+static void print_ns(const struct xlb_case *c, int ran, int width)
+{
+	if (ran)
+		printf(" %*u", width, c->ns);
+	else
+		printf(" %*s", width, "-");
+}
+
+/* First the cases, then the conntrack flavours side by side, then the
+ * checks of the flavour runs that the first table does not show. */
 static void print_table(const struct xlb_case *c, const struct ct_result *ct)
 {
 	__u32 fl = c[C_FLOOR].ns, fr = c[C_FLOOR_R].ns;
 	int i;
 
-	printf("%-14s %6s %8s %8s  %-12s  %s\n", "case", "ns/pkt", "x floor",
+	printf("%-20s %6s %8s %8s  %-13s  %s\n", "case", "ns/pkt", "x floor",
 	       "x fl+rst", "goal x fl+rst",
-	       "verdict check (timed packets, then 1 more)");
+	       "check (timed packets, then 1 more)");
 	for (i = 0; i < C__MAX; i++)
 		print_row(&c[i], fl, fr);
-	printf("\nst_ct map type                            tracked   new flow "
-	       "  new flow, 2 CPUs at once\n");
+
+	printf("\n%-40s %7s  %-18s  %s\n", "", "", "new flow, 1 CPU",
+	       "new flow, 2 CPUs at once");
+	printf("%-40s %7s %6s %9s   %6s %9s   (ns per packet [per CPU])\n",
+	       "st_ct map type", "tracked", "room", "evicting", "room",
+	       "evicting");
 	for (i = 0; i < XLB_CT__MAX; i++) {
 		const struct ct_result *r = &ct[i];
 
 		if (!r->ran)
 			continue;
-		printf("%-40s %5u ns %6u ns   %6u ns per packet per CPU\n",
-		       xlb_ct_names[i], r->tracked.ns, r->fresh.ns,
-		       r->fresh2.ns);
-		if (i) { /* the shared flavour's rows are in the table above */
-			print_row(&r->tracked, fl, fr);
-			print_row(&r->fresh, fl, fr);
+		printf("%-40s", xlb_ct_names[i]);
+		print_ns(&r->tracked, 1, 7);
+		print_ns(&r->room, 1, 6);
+		print_ns(&r->evict, 1, 9);
+		printf("  ");
+		print_ns(&r->room2, r->par, 6);
+		print_ns(&r->evict2, r->par, 9);
+		printf("\n");
+	}
+
+	printf("\nchecks of the st_ct flavour runs (the shared map's single-CPU "
+	       "runs are above):\n");
+	for (i = 0; i < XLB_CT__MAX; i++) {
+		const struct ct_result *r = &ct[i];
+
+		if (!r->ran)
+			continue;
+		printf("%s\n", xlb_ct_names[i]);
+		if (i != XLB_CT_SHARED) {
+			print_check(&r->tracked);
+			print_check(&r->room);
+			print_check(&r->evict);
 		}
-		print_row(&r->fresh2, fl, fr);
+		if (r->par) {
+			print_check(&r->room2);
+			print_check(&r->evict2);
+		}
 	}
 }
 
@@ -686,11 +823,11 @@ static void print_json(int argc, char **argv, const struct opts *o,
 	json_str(u.release);
 	printf("},\"command\":");
 	json_str(cmd);
-	printf(",\"repeat\":%u,\"runs\":%u,\"cpu\":%d,\"frame_len\":%d,"
-	       "\"backends\":%d,"
-	       "\"ring_size\":%d,\"ct_entries\":%u,\"cases\":[",
-	       o->repeat, o->runs, xlb_g.cpu, XLB_FRAME_LEN, XLB_BACKENDS,
-	       XLB_RING_SIZE, xlb_g.ct_entries);
+	printf(",\"repeat\":%u,\"repeat_room\":%u,\"runs\":%u,\"cpu\":%d,"
+	       "\"frame_len\":%d,\"backends\":%d,\"ring_size\":%d,"
+	       "\"ct_entries\":%u,\"cases\":[",
+	       o->repeat, o->room, o->runs, xlb_g.cpu, XLB_FRAME_LEN,
+	       XLB_BACKENDS, XLB_RING_SIZE, xlb_g.ct_entries);
 	for (i = 0; i < C__MAX; i++) {
 		printf(i ? "," : "");
 		json_case(&c[i], fl, fr);
@@ -703,10 +840,16 @@ static void print_json(int argc, char **argv, const struct opts *o,
 		json_str(xlb_ct_names[i]);
 		printf(",\"tracked\":");
 		json_case(&ct[i].tracked, fl, fr);
-		printf(",\"new_flow\":");
-		json_case(&ct[i].fresh, fl, fr);
-		printf(",\"new_flow_2cpus\":");
-		json_case(&ct[i].fresh2, fl, fr);
+		printf(",\"new_flow_room\":");
+		json_case(&ct[i].room, fl, fr);
+		printf(",\"new_flow_evicting\":");
+		json_case(&ct[i].evict, fl, fr);
+		if (ct[i].par) {
+			printf(",\"new_flow_room_2cpus\":");
+			json_case(&ct[i].room2, fl, fr);
+			printf(",\"new_flow_evicting_2cpus\":");
+			json_case(&ct[i].evict2, fl, fr);
+		}
 		printf("}");
 	}
 	printf("],\"ok\":%s}\n", ok ? "true" : "false");
@@ -724,18 +867,34 @@ static void usage(FILE *out)
 	    "private network namespace, pinned to one CPU: the floor (swap\n"
 	    "MACs, XDP_TX) raw and with the frame restore of\n"
 	    "xdp/bench.bpf.c, traffic for no service (xdp/lb.bpf.c), a\n"
-	    "tracked flow, a reply (reverse NAT) and a new flow per packet;\n"
-	    "then tracked and new flow with per-CPU flavours of the\n"
-	    "conntrack map, and new flows on two CPUs at once. Prints the\n"
-	    "median ns per packet, ratios to both floors and the goals;\n"
-	    "exits 1 if a case did not take the path it names. Needs root.\n"
+	    "tracked flow, a reply (reverse NAT) and a new flow per packet,\n"
+	    "the latter into tables with room and into full ones; then\n"
+	    "tracked and new flows with per-CPU flavours of the conntrack\n"
+	    "map, and new flows on two CPUs at once. Prints the median ns\n"
+	    "per packet, ratios to both floors and the goals; exits 1 if a\n"
+	    "case did not take the path it names. Needs root.\n"
 	    "  --repeat N      packets per BPF_PROG_TEST_RUN call\n"
-	    "                  (default 1000000)\n"
+	    "                  (default 1000000; new flows with room: at\n"
+	    "                  most a quarter of --ct-entries, see docs)\n"
 	    "  --runs N        timed calls per case, median reported\n"
 	    "                  (default 5, max %d)\n"
 	    "  --ct-entries N  size of st_ct and st_nat (default %d)\n"
 	    "  -o json         one JSON object instead of the table\n",
 	    MAX_RUNS, ST_CT_ENTRIES_DEFAULT);
+}
+
+/* Packets per call of the "room" cases: few enough that an emptied table
+ * never has to evict. A quarter of the table, so both CPUs of the parallel
+ * run fit in half of it; and half of one CPU's share, since the per-CPU
+ * lists flavour splits st_ct's entries over all possible CPUs. */
+static unsigned room_repeat(const struct opts *o)
+{
+	int cpus = libbpf_num_possible_cpus();
+	unsigned n = xlb_g.ct_entries / 4;
+
+	if (cpus > 2 && xlb_g.ct_entries / (2u * (unsigned)cpus) < n)
+		n = xlb_g.ct_entries / (2u * (unsigned)cpus);
+	return n < o->repeat ? n : o->repeat;
 }
 
 /* 0 to run, 1 for --help, -1 on bad usage. */
@@ -788,6 +947,7 @@ int main(int argc, char **argv)
 			"xdp_lb: needs root (network namespace, BPF)\n");
 		return 1;
 	}
+	o.room = room_repeat(&o);
 	libbpf_set_print(libbpf_quiet);
 	if (xlb_pin_cpu() || xlb_net_setup() || xlb_build_ring())
 		return 1;
@@ -803,6 +963,7 @@ int main(int argc, char **argv)
 		print_json(argc, argv, &o, cases, ct, !failed);
 	else
 		print_table(cases, ct);
+	fflush(stdout); /* the report first, then the verdict */
 	if (failed)
 		fprintf(stderr, "xdp_lb: FAILED: a case did not take the path "
 				"it measures\n");

@@ -50,6 +50,9 @@ struct xlb_case {
 	const __u8 *pkt;
 	__u32 ifindex;
 	__u32 want_ret; /* XDP action */
+	unsigned repeat; /* packets per call; 0: the --repeat option */
+	int flush;	 /* empty st_ct and st_nat before each call, check that
+			  * each call's new flows are all still there */
 	int stat;	/* st_stats index moved once per packet, or -1 */
 	int also;	/* a drop counter that is this path too, or -1 */
 	xlb_check_fn *check;
@@ -57,6 +60,7 @@ struct xlb_case {
 	/* results */
 	__u32 ns; /* median of the kernel's ns per packet */
 	__u64 moved, timed;
+	__u64 ct_kept, nat_kept; /* entries found by the flush after a call */
 	int ok;
 	char note[200];
 	__u8 out[XLB_OUT_MAX];
@@ -82,6 +86,8 @@ void xlb_build_reverse(const __u8 *fwd_out);
 struct bench *xlb_bench_load(enum xlb_ct_kind kind, struct st_lbmaps *m);
 struct lb *xlb_lb_load(struct st_lbmaps *m);
 int xlb_set_template(struct bpf_map *tmpl, const __u8 *pkt);
+/* Empty a (LRU) hash map, adding the entries removed to *n. */
+int xlb_flush(int fd, __u64 *n);
 
 xlb_check_fn xlb_check_forward, xlb_check_forward_csum, xlb_check_reverse,
     xlb_check_same, xlb_check_swapped;
