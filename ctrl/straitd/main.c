@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,10 @@
 #include "ctrl/common/log.h"
 #include "ctrl/config/model.h"
 #include "ctrl/xdp/engine.h"
+#include "ctrl/api/api.h"
+#include "ctrl/core/loop.h"
+#include "ctrl/straitd/daemon.h"
+#include <sys/epoll.h>
 
 #define ERRBUF 8192
 
@@ -44,7 +47,8 @@ static void straitd__usage(FILE *f)
 		"  -l, --log-level LVL   error, warn, info (default), debug\n"
 		"  -h, --help            this text\n"
 		"\n"
-		"Signals: SIGHUP reloads FILE; SIGTERM/SIGINT stop straitd.\n");
+		"Signals: SIGHUP reloads FILE; SIGTERM/SIGINT stop straitd.\n"
+		"Control API: gateway.api in FILE (default /run/strait/api.sock); see straitctl.\n");
 }
 
 static int straitd__args(int argc, char **argv, struct straitd__opts *o)
@@ -107,72 +111,78 @@ static int straitd__signals(void)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGPIPE);	/* API peers that hang up: EPIPE instead */
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
-	return signalfd(-1, &set, SFD_CLOEXEC);
+	sigdelset(&set, SIGPIPE);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* SIGHUP: validate the new file whole, then apply; else keep running state. */
-static void straitd__reload(struct st_xdp_engine *e, struct st_model *m,
-			    const char *path)
-{
-	struct st_model next;
+struct straitd__ctx {
+	struct st_daemon *d;
+	const struct straitd__opts *o;
+};
 
-	st_info("reload: reading %s", path);
-	if (straitd__load(path, &next)) {
-		st_err("reload: %s rejected; running state unchanged", path);
-		return;
-	}
-	if (next.ring_size != m->ring_size || next.max_services != m->max_services ||
-	    next.max_backends != m->max_backends || next.ct_entries != m->ct_entries ||
-	    strcmp(next.bpffs, m->bpffs)) {
-		st_err("reload: table sizes or bpffs changed; restart straitd to apply them");
-		st_model_free(&next);
-		return;
-	}
-	if (st_xdp_apply(e, &next)) {
-		st_err("reload: programming failed; previous services may be partly updated");
-		st_model_free(&next);
-		return;
-	}
-	st_model_free(m);
-	*m = next;
-	st_info("reload: done, %zu services", m->nservices);
-}
-
-static int straitd__run(struct st_xdp_engine *e, struct st_model *m,
-			const struct straitd__opts *o)
+static void straitd__on_signal(struct st_loop *l, int fd, uint32_t events, void *arg)
 {
+	struct straitd__ctx *c = arg;
 	struct signalfd_siginfo si;
-	struct pollfd p = { .events = POLLIN };
+	char *msg;
 
-	p.fd = straitd__signals();
-	if (p.fd < 0) {
-		st_err("signals: %s", strerror(-p.fd));
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo != SIGHUP) {
+			st_info("signal %u: stopping%s", si.ssi_signo,
+				c->o->detach_on_exit ? " and detaching"
+						     : "; the data path keeps running");
+			st_loop_stop(l);
+			return;
+		}
+		msg = malloc(ERRBUF);
+		if (!msg)
+			continue;
+		st_info("reload: reading %s", c->d->config_path);
+		if (st_daemon_reload(c->d, msg, ERRBUF))
+			st_err("reload: rejected; running state unchanged:\n%s", msg);
+		else
+			st_info("reload: done, %zu services", c->d->model.nservices);
+		free(msg);
+	}
+}
+
+static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
+{
+	struct straitd__ctx c = { .d = d, .o = o };
+	char err[512];
+	int fd = straitd__signals(), rc;
+
+	if (fd < 0 || st_loop_add(d->loop, fd, EPOLLIN, straitd__on_signal, &c)) {
+		st_err("signals: cannot set up signalfd");
 		return 1;
 	}
-	fprintf(stderr, "straitd: ready (%zu services)\n", m->nservices);
-	for (;;) {
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
-			break;
-		if (read(p.fd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo == SIGHUP) {
-			straitd__reload(e, m, o->config);
-			continue;
+	if (d->model.api.socket[0] || d->model.api.tcp_listen[0]) {
+		d->api = st_api_new(d, err, sizeof(err));
+		if (!d->api) {
+			st_err("api: %s", err);
+			close(fd);
+			return 1;
 		}
-		st_info("signal %u: stopping%s", si.ssi_signo,
-			o->detach_on_exit ? " and detaching" : "; the data path keeps running");
-		break;
 	}
-	close(p.fd);
-	return 0;
+	if (st_daemon_start_health(d))
+		st_warn("health: checks could not start");
+	fprintf(stderr, "straitd: ready (%zu services)\n", d->model.nservices);
+	rc = st_loop_run(d->loop);
+	st_api_free(d->api);
+	d->api = NULL;
+	close(fd);
+	return rc ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct straitd__opts o = { 0 };
 	struct st_xdp_engine e;
+	struct st_daemon d;
+	struct st_loop *loop;
 	struct st_model m;
 	int rc;
 
@@ -192,16 +202,23 @@ int main(int argc, char **argv)
 		st_model_free(&m);
 		return rc ? 1 : 0;
 	}
-	rc = st_xdp_open(&e, &m);
+	loop = st_loop_new();
+	if (!loop || st_xdp_open(&e, &m)) {
+		st_model_free(&m);
+		st_loop_free(loop);
+		return 1;
+	}
+	rc = st_daemon_init(&d, loop, &e, o.config, &m);
 	if (!rc)
-		rc = st_xdp_apply(&e, &m);
+		rc = st_daemon_apply(&d);
 	if (!rc)
-		rc = st_xdp_attach(&e, &m);
+		rc = st_xdp_attach(&e, &d.model);
 	if (!rc)
-		rc = straitd__run(&e, &m, &o);
+		rc = straitd__run(&d, &o);
 	if (o.detach_on_exit)
-		st_xdp_remove(&m);
+		st_xdp_remove(&d.model);
+	st_daemon_fini(&d);
 	st_xdp_close(&e);
-	st_model_free(&m);
+	st_loop_free(loop);
 	return rc ? 1 : 0;
 }

@@ -1,0 +1,399 @@
+/* ctrl/straitctl/main.c - straitctl, the command line client of straitd's
+ * control API (docs/api.md). It speaks HTTP to the daemon's unix socket,
+ * or to its TLS listener with a client certificate, prints the answers as
+ * tables (or the API's JSON with -o json), and exits with a status that
+ * scripts can act on: see EXIT STATUS in the help text.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "ctrl/straitctl/client.h"
+#include "ctrl/straitctl/print.h"
+
+#ifndef STRAIT_VERSION
+#define STRAIT_VERSION "dev"
+#endif
+
+#define CTL_DEFAULT_SOCKET "/run/strait/api.sock"
+#define CTL_WEIGHT_MAX 1000000
+
+enum { EX_OK = 0, EX_API = 1, EX_USAGE = 2, EX_CONNECT = 3, EX_DENIED = 4, EX_NOTFOUND = 5 };
+
+struct ctl {
+	struct ctl_target t;
+	int json;
+};
+
+struct ctl_cmd {
+	const char *group;		/* "service", "backend" or NULL */
+	const char *name;
+	const char *args;		/* usage of the positional arguments */
+	int nargs;
+	const char *summary;
+	const char *help;		/* more, after the summary */
+	int (*run)(struct ctl *c, char **argv);
+};
+
+static const char ctl__exit_help[] =
+	"Exit status:\n"
+	"  0  success\n"
+	"  1  the API refused or failed (HTTP 4xx/5xx other than below); its message is printed\n"
+	"  2  usage error\n"
+	"  3  cannot reach straitd (no socket, refused, TLS failure, timeout, bad answer)\n"
+	"  4  permission denied (HTTP 401/403, or no access to the socket file)\n"
+	"  5  not found (HTTP 404: no such service or backend)\n";
+
+/* One API call; 0 with the answer in *out, else the exit status (the
+ * message printed). With -o json an error answer is printed too. */
+static int ctl__call(struct ctl *c, const char *method, const char *path, const char *body,
+		     json_t **out)
+{
+	struct ctl_resp r;
+	char err[512];
+	json_t *j, *det, *line;
+	const char *msg;
+	size_t i;
+	int rc = ctl_request(&c->t, method, path, body, &r, err, sizeof(err));
+
+	if (rc) {
+		fprintf(stderr, "straitctl: %s\n", err);
+		return rc == CTL_EUSAGE ? EX_USAGE : rc == CTL_EACCESS ? EX_DENIED : EX_CONNECT;
+	}
+	j = json_loadb(r.body, r.body_len, 0, NULL);
+	if (r.status >= 200 && r.status < 300 && j) {
+		ctl_resp_free(&r);
+		*out = j;
+		return EX_OK;
+	}
+	msg = json_string_value(json_object_get(j, "error"));
+	if (r.status >= 200 && r.status < 300)
+		fprintf(stderr, "straitctl: the answer is not JSON\n");
+	else
+		fprintf(stderr, "straitctl: %s (HTTP %d)\n", msg ? msg : "error", r.status);
+	det = json_object_get(j, "details");
+	json_array_foreach(det, i, line)
+		fprintf(stderr, "  %s\n", json_string_value(line) ? json_string_value(line) : "?");
+	if (c->json && j)
+		ctl_print_json(j);
+	json_decref(j);
+	rc = r.status == 404 ? EX_NOTFOUND : r.status == 401 || r.status == 403 ? EX_DENIED
+									     : EX_API;
+	ctl_resp_free(&r);
+	return rc;
+}
+
+/* GET path and show the answer with print (or as JSON). */
+static int ctl__show(struct ctl *c, const char *path, void (*print)(json_t *))
+{
+	json_t *j = NULL;
+	int rc = ctl__call(c, "GET", path, NULL, &j);
+
+	if (!rc)
+		(c->json ? ctl_print_json : print)(j);
+	json_decref(j);
+	return rc;
+}
+
+static int ctl__status(struct ctl *c, char **argv)
+{
+	return ctl__show(c, "/v1/status", ctl_print_status);
+}
+
+static int ctl__service_list(struct ctl *c, char **argv)
+{
+	return ctl__show(c, "/v1/services", ctl_print_services);
+}
+
+static int ctl__service_show(struct ctl *c, char **argv)
+{
+	char name[1024], path[1100];
+
+	ctl_escape(argv[0], name, sizeof(name));
+	snprintf(path, sizeof(path), "/v1/services/%s", name);
+	return ctl__show(c, path, ctl_print_service);
+}
+
+static int ctl__backend_list(struct ctl *c, char **argv)
+{
+	char name[1024], path[1100];
+
+	ctl_escape(argv[0], name, sizeof(name));
+	snprintf(path, sizeof(path), "/v1/services/%s/backends", name);
+	return ctl__show(c, path, ctl_print_backends);
+}
+
+/* PUT .../weight or POST .../drain; prints what changed. */
+static int ctl__backend_change(struct ctl *c, const char *svc, const char *ident,
+			       const char *what, const char *body)
+{
+	char s[1024], b[1024], path[2200];
+	json_t *j = NULL, *be;
+	int rc;
+
+	ctl_escape(svc, s, sizeof(s));
+	ctl_escape(ident, b, sizeof(b));
+	snprintf(path, sizeof(path), "/v1/services/%s/backends/%s/%s", s, b, what);
+	rc = ctl__call(c, body ? "PUT" : "POST", path, body, &j);
+	if (rc)
+		return rc;
+	be = json_object_get(j, "backend");
+	if (c->json)
+		ctl_print_json(j);
+	else
+		printf("%s %s: weight %lld (configured %lld, effective %lld)%s\n", svc, ident,
+		       (long long)json_integer_value(json_object_get(be, "weight")),
+		       (long long)json_integer_value(json_object_get(be, "configured_weight")),
+		       (long long)json_integer_value(json_object_get(be, "effective_weight")),
+		       body ? "" : "; drained: no new flows, established flows stay");
+	json_decref(j);
+	return EX_OK;
+}
+
+static int ctl__set_weight(struct ctl *c, char **argv)
+{
+	char *end, body[64];
+	long long w;
+
+	errno = 0;
+	w = strtoll(argv[2], &end, 10);
+	if (errno || end == argv[2] || *end || w < 0 || w > CTL_WEIGHT_MAX) {
+		fprintf(stderr, "straitctl: WEIGHT must be an integer 0..%d, not \"%s\"\n",
+			CTL_WEIGHT_MAX, argv[2]);
+		return EX_USAGE;
+	}
+	snprintf(body, sizeof(body), "{\"weight\": %lld}", w);
+	return ctl__backend_change(c, argv[0], argv[1], "weight", body);
+}
+
+static int ctl__drain(struct ctl *c, char **argv)
+{
+	return ctl__backend_change(c, argv[0], argv[1], "drain", NULL);
+}
+
+static int ctl__reload(struct ctl *c, char **argv)
+{
+	json_t *j = NULL;
+	int rc = ctl__call(c, "POST", "/v1/reload", NULL, &j);
+
+	if (rc)
+		return rc;
+	if (c->json)
+		ctl_print_json(j);
+	else
+		printf("reloaded: %lld services\n",
+		       (long long)json_integer_value(json_object_get(j, "services")));
+	json_decref(j);
+	return EX_OK;
+}
+
+static const struct ctl_cmd ctl__cmds[] = {
+	{ NULL, "status", "", 0, "daemon version, uptime, reloads and drop counters",
+	  "Needs role viewer.\n", ctl__status },
+	{ "service", "list", "", 0, "every service with its traffic and health",
+	  "Needs role viewer.\n", ctl__service_list },
+	{ "service", "show", "NAME", 1, "one service, its health check and its backends",
+	  "Needs role viewer.\n", ctl__service_show },
+	{ "backend", "list", "SERVICE", 1, "the backends of SERVICE with weights and health",
+	  "WEIGHT is the weight in force (configured, or set through the API: marked *),\n"
+	  "EFFECTIVE what the data path uses (0 while health checks find it down).\n"
+	  "Needs role viewer.\n", ctl__backend_list },
+	{ "backend", "set-weight", "SERVICE ADDR:PORT WEIGHT", 3,
+	  "set a backend's weight (0..1000000)",
+	  "ADDR:PORT names the backend as listed, e.g. 10.1.0.11:8080 or [fd00::1]:80.\n"
+	  "The weight replaces the configured one until straitd restarts; reloads\n"
+	  "keep it. Weight 0 drains. Needs role operator; audited.\n", ctl__set_weight },
+	{ "backend", "drain", "SERVICE ADDR:PORT", 2,
+	  "weight 0: no new flows, established flows stay",
+	  "The same as set-weight ... 0. Needs role operator; audited.\n", ctl__drain },
+	{ NULL, "reload", "", 0, "re-read straitd's config file",
+	  "A file with errors is rejected whole (they are printed, exit status 1) and\n"
+	  "the running state is kept. Needs role operator; audited.\n", ctl__reload },
+};
+
+#define CTL__NCMDS (sizeof(ctl__cmds) / sizeof(ctl__cmds[0]))
+
+static void ctl__cmd_usage(FILE *f, const struct ctl_cmd *k)
+{
+	fprintf(f, "usage: straitctl [options] %s%s%s%s%s\n", k->group ? k->group : "",
+		k->group ? " " : "", k->name, k->nargs ? " " : "", k->args);
+}
+
+static void ctl__usage(FILE *f)
+{
+	char left[80];
+	size_t i;
+
+	fprintf(f, "usage: straitctl [options] COMMAND [ARGS]\n\n"
+		   "Query and steer straitd through its control API.\n\nCommands:\n");
+	for (i = 0; i < CTL__NCMDS; i++) {
+		const struct ctl_cmd *k = &ctl__cmds[i];
+
+		snprintf(left, sizeof(left), "%s%s%s%s%s", k->group ? k->group : "",
+			 k->group ? " " : "", k->name, k->nargs ? " " : "", k->args);
+		fprintf(f, "  %-44s %s\n", left, k->summary);
+	}
+	fprintf(f,
+		"\nOptions (anywhere on the line):\n"
+		"  -o, --output FORMAT  table (default) or json: the API's answer, pretty printed\n"
+		"      --socket PATH    the API's unix socket (default: $STRAIT_SOCKET, else\n"
+		"                       " CTL_DEFAULT_SOCKET ")\n"
+		"      --server URL     https://HOST:PORT: use straitd's TLS listener instead\n"
+		"      --cert FILE      client certificate (PEM); required with --server\n"
+		"      --key FILE       its private key (PEM); required with --server\n"
+		"      --cacert FILE    CA of the server's certificate (default: system store)\n"
+		"      --token TOKEN    bearer token, sent with --server only (default:\n"
+		"                       $STRAIT_TOKEN); it decides the role instead of the\n"
+		"                       certificate's name\n"
+		"      --timeout SEC    give up after SEC seconds without progress (default 10)\n"
+		"  -h, --help           this text; \"straitctl COMMAND --help\" for one command\n"
+		"      --version        print the version\n\n%s",
+		ctl__exit_help);
+}
+
+static void ctl__cmd_help(const struct ctl_cmd *k)
+{
+	ctl__cmd_usage(stdout, k);
+	printf("\n%c%s.\n\n%s\nOptions: -o json prints the API's JSON; see \"straitctl --help\" "
+	       "for the connection options.\n\n%s",
+	       k->summary[0] - ('a' - 'A'), k->summary + 1, k->help, ctl__exit_help);
+}
+
+/* The command the words name (*used: how many words), or NULL; *group is
+ * set when the first word names a group ("service") in any case. */
+static const struct ctl_cmd *ctl__find(char **w, int n, int *used, const char **group)
+{
+	size_t i;
+
+	*group = NULL;
+	for (i = 0; n > 0 && i < CTL__NCMDS; i++) {
+		const struct ctl_cmd *k = &ctl__cmds[i];
+
+		if (!k->group && !strcmp(w[0], k->name)) {
+			*used = 1;
+			return k;
+		}
+		if (k->group && !strcmp(w[0], k->group)) {
+			*group = k->group;
+			if (n > 1 && !strcmp(w[1], k->name)) {
+				*used = 2;
+				return k;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void ctl__group_help(FILE *f, const char *group)
+{
+	char left[80];
+	size_t i;
+
+	fprintf(f, "usage: straitctl [options] %s COMMAND\n\nCommands:\n", group);
+	for (i = 0; i < CTL__NCMDS; i++) {
+		const struct ctl_cmd *k = &ctl__cmds[i];
+
+		if (!k->group || strcmp(k->group, group))
+			continue;
+		snprintf(left, sizeof(left), "%s %s %s", group, k->name, k->args);
+		fprintf(f, "  %-44s %s\n", left, k->summary);
+	}
+	fprintf(f, "\n\"straitctl %s COMMAND --help\" tells more.\n", group);
+}
+
+static int ctl__options(int argc, char **argv, struct ctl *c, int *help)
+{
+	static const struct option lo[] = {
+		{ "output", required_argument, 0, 'o' }, { "socket", required_argument, 0, 'S' },
+		{ "server", required_argument, 0, 's' }, { "cert", required_argument, 0, 'c' },
+		{ "key", required_argument, 0, 'k' },	 { "cacert", required_argument, 0, 'a' },
+		{ "token", required_argument, 0, 't' },	 { "timeout", required_argument, 0, 'T' },
+		{ "help", no_argument, 0, 'h' },	 { "version", no_argument, 0, 'V' },
+		{ 0 },
+	};
+	int o;
+
+	while ((o = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+		switch (o) {
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
+				fprintf(stderr, "straitctl: -o takes json or table\n");
+				return EX_USAGE;
+			}
+			c->json = !strcmp(optarg, "json");
+			break;
+		case 'S': c->t.socket = optarg; break;
+		case 's': c->t.server = optarg; break;
+		case 'c': c->t.cert = optarg; break;
+		case 'k': c->t.key = optarg; break;
+		case 'a': c->t.cacert = optarg; break;
+		case 't': c->t.token = optarg; break;
+		case 'T':
+			c->t.timeout_s = atoi(optarg);
+			if (c->t.timeout_s <= 0) {
+				fprintf(stderr, "straitctl: --timeout takes a number of seconds\n");
+				return EX_USAGE;
+			}
+			break;
+		case 'h': *help = 1; break;
+		case 'V': printf("straitctl %s\n", STRAIT_VERSION); exit(EX_OK);
+		default: return EX_USAGE;
+		}
+	}
+	if (c->t.server && (!c->t.cert || !c->t.key)) {
+		fprintf(stderr, "straitctl: --server needs --cert and --key (straitd requires a "
+				"client certificate)\n");
+		return EX_USAGE;
+	}
+	return EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = { .t = { .timeout_s = 10 } };
+	const struct ctl_cmd *k;
+	const char *group;
+	int help = 0, used = 0, rc, n;
+
+	signal(SIGPIPE, SIG_IGN);	/* a server that hangs up: EPIPE, exit 3 */
+	rc = ctl__options(argc, argv, &c, &help);
+	if (rc) {
+		fprintf(stderr, "Try \"straitctl --help\".\n");
+		return rc;
+	}
+	if (!c.t.socket)
+		c.t.socket = getenv("STRAIT_SOCKET") ? getenv("STRAIT_SOCKET") : CTL_DEFAULT_SOCKET;
+	if (!c.t.token)
+		c.t.token = getenv("STRAIT_TOKEN");
+	n = argc - optind;
+	k = ctl__find(argv + optind, n, &used, &group);
+	if (help) {
+		if (k)
+			ctl__cmd_help(k);
+		else if (group)
+			ctl__group_help(stdout, group);
+		else
+			ctl__usage(stdout);
+		return EX_OK;
+	}
+	if (!k) {
+		if (group)
+			ctl__group_help(stderr, group);
+		else if (n)
+			fprintf(stderr, "straitctl: unknown command \"%s\"; try \"straitctl --help\"\n",
+				argv[optind]);
+		else
+			ctl__usage(stderr);
+		return EX_USAGE;
+	}
+	if (n - used != k->nargs) {
+		ctl__cmd_usage(stderr, k);
+		fprintf(stderr, "Try \"straitctl %s%s%s --help\".\n", k->group ? k->group : "",
+			k->group ? " " : "", k->name);
+		return EX_USAGE;
+	}
+	return k->run(&c, argv + optind + used);
+}

@@ -1,0 +1,14 @@
+/* ctrl/straitctl/print.h - straitctl's output: the API's JSON pretty
+ * printed (-o json) or as tables for people. */
+#ifndef STRAIT_CTRL_STRAITCTL_PRINT_H
+#define STRAIT_CTRL_STRAITCTL_PRINT_H
+
+#include <jansson.h>
+
+void ctl_print_json(json_t *o);
+void ctl_print_status(json_t *o);
+void ctl_print_services(json_t *a);
+void ctl_print_service(json_t *o);
+void ctl_print_backends(json_t *a);
+
+#endif
