@@ -45,6 +45,7 @@ struct api__conn {
 	struct api__peer peer;
 	char addr[64];			/* for messages */
 	struct st_timer *timer;
+	uint64_t active_ms;		/* last time the peer did something */
 	struct st_buf out;
 	size_t in_off, in_len;
 	char in[SRV__IN_SIZE];
@@ -110,6 +111,7 @@ static void srv__on_idle(struct st_loop *l, void *arg)
 
 static void srv__touch(struct api__conn *c)
 {
+	c->active_ms = st_now_ms();
 	st_timer_cancel(c->s->loop, c->timer);
 	c->timer = st_timer_start(c->s->loop, API__IDLE_MS, srv__on_idle, c);
 }
@@ -447,6 +449,25 @@ static void srv__refuse(int fd, int tls)
 	close(fd);
 }
 
+/* At the connection limit, the connection quiet for longest makes room:
+ * otherwise anyone allowed to connect could hold every slot open and lock
+ * operators out. 0 when one was closed. */
+static int srv__evict(struct api__server *s)
+{
+	struct api__conn *c, *oldest = NULL;
+
+	/* newest first in the list: on a tie the later (older) one wins */
+	for (c = s->conns; c; c = c->next)
+		if (!oldest || c->active_ms <= oldest->active_ms)
+			oldest = c;
+	if (!oldest)
+		return -1;
+	st_warn("api: %d connections open; closing %s, quiet for %llu ms", API__MAX_CONNS,
+		oldest->addr, (unsigned long long)(st_now_ms() - oldest->active_ms));
+	srv__close(oldest);
+	return 0;
+}
+
 static void srv__on_accept(struct st_loop *l, int lfd, uint32_t events, void *arg)
 {
 	struct api__server *s = arg;
@@ -461,7 +482,7 @@ static void srv__on_accept(struct st_loop *l, int lfd, uint32_t events, void *ar
 				st_warn("api: accept: %s", strerror(errno));
 			return;
 		}
-		if (s->nconns >= API__MAX_CONNS) {
+		if (s->nconns >= API__MAX_CONNS && srv__evict(s)) {
 			st_warn("api: %d connections open; refusing another", API__MAX_CONNS);
 			srv__refuse(fd, tls);
 			continue;
