@@ -38,20 +38,12 @@
 #
 # Usage: tests/e2e/ctl_e2e.sh BUILD_DIR   (root; ctest -L e2e)
 # Exit: 0 all passed, 1 a case failed, 77 skipped (not root, no binaries).
+# shellcheck disable=SC2119 # closing, e2e_lab_up: arguments optional
 set -uo pipefail
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=$(cd "${1:-$root/build}" 2>/dev/null && pwd) || {
-	echo "ctl_e2e: no build directory '${1:-}'" >&2
-	exit 1
-}
-bin=$build/bin
-STRAITD=$bin/straitd
-STRAITCTL=$bin/straitctl
-SERVER=$bin/lab_server
-CLIENT=$bin/lab_client
-export LAB_PASS_OBJ=$build/xdp/pass.bpf.o
-. "$root/scripts/lib/netns.sh"
+# shellcheck source-path=SCRIPTDIR source=e2e_lib.sh
+. "$(dirname "$0")/e2e_lib.sh"
+e2e_init ctl_e2e "${1:-}"
 
 VIP=192.0.2.10
 SVC=web
@@ -63,84 +55,17 @@ HC_FALL=2
 HC_MARGIN=250		# scheduling and polling slack on top of the bound
 NOBODY=65534
 PARALLEL=8
-
-t_start=$(date +%s%N)
-passed=0
-failed=0
-tmp=
+ECHO_WAIT_S=5
+SPLIT_SAY_WEIGHTS=1
 sock=
-conf=
-sd_pid=
-hold_pid=
-declare -A srv_pid=()
-
-say() { printf '%s\n' "$*"; }
-ok() {
-	passed=$((passed + 1))
-	say "PASS $*"
-}
-ko() {
-	failed=$((failed + 1))
-	say "FAIL $*"
-}
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-elapsed() { echo $((($(date +%s%N) - t_start) / 1000000)); }
-
-finish() {
-	local rc=$? p
-	trap - EXIT INT TERM
-	for p in $hold_pid $sd_pid "${srv_pid[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	lab_cleanup
-	if [ $failed -gt 0 ] && [ -n "$tmp" ]; then
-		say "ctl_e2e: logs kept in $tmp"
-	elif [ -n "$tmp" ]; then
-		rm -rf "$tmp"
-	fi
-	exit $rc
-}
-
-closing() {
-	say "ctl_e2e: total $(($(elapsed) / 1000)).$(($(elapsed) % 1000 / 100)) s"
-	say "ctl_e2e: $passed passed, $failed failed"
-	[ $failed -eq 0 ] || exit 1
-	exit 0
-}
 
 preflight() {
-	local f t
-	if [ "$(id -u)" -ne 0 ]; then
-		say "ctl_e2e: SKIP: needs root"
-		exit 77
-	fi
-	for f in "$STRAITD" "$STRAITCTL" "$SERVER" "$CLIENT" "$LAB_PASS_OBJ"; do
-		[ -e "$f" ] || {
-			say "ctl_e2e: SKIP: missing $f (build first)"
-			exit 77
-		}
-	done
-	for t in ip ethtool jq setpriv; do
-		command -v $t >/dev/null || {
-			say "ctl_e2e: SKIP: needs $t"
-			exit 77
-		}
-	done
+	e2e_need_root
+	e2e_need_files 77 "$STRAITD" "$STRAITCTL" "$SERVER" "$CLIENT" "$LAB_PASS_OBJ"
+	e2e_need_tools ip ethtool jq setpriv
 }
 
 # --- helpers -------------------------------------------------------------
-
-# poll SECS CMD...: run CMD every 20 ms until it succeeds (0) or SECS
-# seconds have passed (1).
-poll() {
-	local end=$(($(now_ms) + $1 * 1000))
-	shift
-	while :; do
-		"$@" && return 0
-		[ "$(now_ms)" -lt $end ] || return 1
-		sleep 0.02
-	done
-}
 
 ctl() { "$STRAITCTL" --socket "$sock" "$@"; }
 ctl_nobody() {
@@ -217,105 +142,6 @@ set_weight() {
 	return $rc
 }
 
-start_server() {
-	lab_spawn "$1" "$tmp/srv-$1.log" "$SERVER" --name "$1" --port 8080
-	srv_pid[$1]=$LAB_PID
-}
-
-start_servers() {
-	local b
-	for b in b1 b2 b3 b4; do
-		start_server $b
-	done
-	for b in b1 b2 b3 b4; do
-		lab_wait_log "$tmp/srv-$b.log" listening 5 "${srv_pid[$b]}" || return
-	done
-}
-
-# run_clients NAME COUNT: lab_client to the VIP, its JSON summary in
-# $tmp/NAME.json; prints the text form.
-run_clients() {
-	local name=$1 n=$2 rc
-	lab_exec client "$CLIENT" --connect "$VIP:80" --count "$n" \
-		--parallel $PARALLEL -o json >"$tmp/$name.json"
-	rc=$?
-	jq -r '"  \(.ok)/\(.total) ok, \(.failed) failed, \(.slow) slower than 1 s, connect max \(.connect_ms_max) ms; " +
-		(.backends | to_entries | map("\(.key)=\(.value)") | join(" ")) +
-		(if .failed > 0 then "; errors " + (.errors | tostring) else "" end)' \
-		"$tmp/$name.json" 2>/dev/null || say "  (no summary)"
-	return $rc
-}
-
-# check_split NAME "b1=W1 b2=W2 ...": every connection succeeded, none
-# needed a SYN retransmission, each backend's share is within 4 sigma of
-# its weight share (exactly 0 for weight 0), and no other backend answered.
-check_split() {
-	local name=$1 weights=$2 counts
-	counts=$(jq -r '.backends | to_entries | map("\(.key)=\(.value)") |
-		join(" ")' "$tmp/$name.json" 2>/dev/null) || {
-		ko "$name: no client summary"
-		return 1
-	}
-	if [ "$(jq '.failed' "$tmp/$name.json")" != 0 ]; then
-		ko "$name: $(jq '.failed' "$tmp/$name.json") connections failed"
-		return 1
-	fi
-	if [ "$(jq '.slow' "$tmp/$name.json")" != 0 ]; then
-		ko "$name: $(jq '.slow' "$tmp/$name.json") connections needed a SYN retransmission"
-		return 1
-	fi
-	if awk -v w="$weights" -v c="$counts" '
-	BEGIN {
-		nw = split(w, ws, " "); split(c, cs, " ")
-		for (i = 1; i <= nw; i++) { split(ws[i], kv, "="); W[kv[1]] = kv[2]; tw += kv[2] }
-		for (i in cs) { split(cs[i], kv, "="); C[kv[1]] = kv[2]; n += kv[2] }
-		for (k in C) if (!(k in W)) { printf "  unexpected backend %s got %d\n", k, C[k]; bad = 1 }
-		printf "  %-4s %7s %9s %8s %9s %6s\n", "be", "weight", "expected", "got", "4-sigma", "dev"
-		for (i = 1; i <= nw; i++) {
-			split(ws[i], kv, "="); k = kv[1]; p = W[k] / tw
-			e = n * p; tol = 4 * sqrt(n * p * (1 - p)); x = C[k] + 0
-			dev = x - e; if (dev < 0) dev = -dev
-			printf "  %-4s %4d/%-2d %9.1f %8d %9.1f %6.1f%s\n", k, W[k], tw, e, x, tol, dev, (dev > tol ? "  OUT" : "")
-			if (dev > tol) bad = 1
-		}
-		exit bad
-	}'; then
-		ok "$name: split within 4-sigma of weights $weights"
-	else
-		ko "$name: split outside the tolerance of weights $weights"
-		return 1
-	fi
-}
-
-# Echoes the held connection has reported so far (it prints every 10th).
-hold_echoes() {
-	awk '$2 == "echoes" { n = $3 } END { print n + 0 }' "$tmp/hold.log"
-}
-
-# wait_echoes N: the held connection passes N more echoes within 5 s.
-wait_echoes() {
-	local want=$(($(hold_echoes) + $1)) end=$(($(now_ms) + 5000))
-	while [ "$(hold_echoes)" -lt $want ]; do
-		if ! kill -0 "$hold_pid" 2>/dev/null || [ "$(now_ms)" -ge $end ]; then
-			say "  held connection stalled at $(hold_echoes) echoes (wanted $want)"
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-
-start_straitd() {
-	local log=$tmp/straitd.log
-	lab_spawn gw "$log" "$STRAITD" -c "$conf"
-	sd_pid=$LAB_PID
-	if lab_wait_log "$log" 'straitd: ready' 20 "$sd_pid" &&
-		poll 5 ctl status >/dev/null 2>&1; then
-		return 0
-	fi
-	sed 's/^/  straitd| /' "$log" | tail -20
-	return 1
-}
-
 # --- configuration -------------------------------------------------------
 
 # write_conf "HOST:WEIGHT ..." [TYPO]: the lab's config; HOST is the last
@@ -323,12 +149,8 @@ start_straitd() {
 # weight key is misspelt, alone on its line.
 write_conf() {
 	local hw sep="" key=weight
+	conf_head
 	cat <<EOF
-// ctl_e2e.sh: generated for lab $LAB_PREFIX
-gateway: {
-  interfaces = ( { name = "gw-ext"; role = "external"; xdp_mode = "native"; },
-                 { name = "gw-int"; role = "internal"; xdp_mode = "native"; } );
-  snat_address = "$LAB_GW_INT4";
   bpffs = "/sys/fs/bpf/strait";
   api = {
     socket = "$sock";
@@ -361,12 +183,11 @@ EOF
 case_start() {
 	say "== straitd with the control API on $sock"
 	write_conf "11:1 12:1 13:1" >"$conf"
-	if ! lab_gw_exec "$STRAITD" -c "$conf" --check >"$tmp/check.log" 2>&1; then
-		sed 's/^/  check| /' "$tmp/check.log" | tail -10
+	if ! straitd_run check 10 --check; then
 		ko "straitd --check rejects the lab config ($conf)"
 		return 1
 	fi
-	if ! start_straitd; then
+	if ! start_straitd "$tmp/straitd.log" ctl status; then
 		ko "straitd did not become ready, or its API did not answer"
 		return 1
 	fi
@@ -384,10 +205,7 @@ case_start() {
 case_weights() {
 	local held others b rc=0 n out flows_before
 	say "== set-weight: drain the backend of a held connection"
-	lab_spawn client "$tmp/hold.log" "$CLIENT" --connect "$VIP:80" \
-		--hold --progress --interval-ms 20 --timeout-ms 2000
-	hold_pid=$LAB_PID
-	if ! lab_wait_log "$tmp/hold.log" 'hold: backend' 5 "$hold_pid"; then
+	if ! hold_open "$VIP:80"; then
 		ko "set-weight: the held connection did not open"
 		return
 	fi
@@ -408,7 +226,7 @@ case_weights() {
 	n=300
 	say "  $n new connections with $held drained"
 	flows_before=$(new_flows)
-	run_clients drained $n
+	run_clients drained "$VIP:80" $n
 	check_new_flows drained "$flows_before"
 	others=
 	for b in b1 b2 b3; do
@@ -435,14 +253,12 @@ case_weights() {
 		show_backends
 		ko "weights 1:0:3 not reported by the API"
 	fi
-	run_clients w103 400
+	run_clients w103 "$VIP:80" 400
 	check_split w103 "b1=1 b2=0 b3=3"
 
 	wait_echoes 10 || rc=1
-	kill -TERM "$hold_pid" 2>/dev/null
-	wait "$hold_pid"
+	hold_close
 	n=$?
-	hold_pid=
 	say "  $(tail -1 "$tmp/hold.log"), exit $n"
 	[ $n = 0 ] && ok "set-weight: the held connection echoed throughout and exited 0" ||
 		ko "set-weight: the held connection failed (exit $n)"
@@ -483,7 +299,7 @@ case_health() {
 	[ "$(be_field b3 effective_weight)" = 0 ] &&
 		ok "health: b3's effective weight is 0 while down" ||
 		ko "health: b3 down but effective weight $(be_field b3 effective_weight)"
-	run_clients b3down 300
+	run_clients b3down "$VIP:80" 300
 	check_split b3down "b1=1 b2=1 b3=0"
 
 	say "== health: restart b3's server"
@@ -503,7 +319,7 @@ case_health() {
 		ko "health: b3 not back up within 5 s of its server's restart"
 		return
 	fi
-	run_clients b3up 300
+	run_clients b3up "$VIP:80" 300
 	check_split b3up "b1=1 b2=1 b3=1"
 }
 
@@ -527,7 +343,7 @@ case_silent() {
 		show_backends
 		ko "silent: b3 not marked down within 5 s"
 	fi
-	run_clients b3silent 200
+	run_clients b3silent "$VIP:80" 200
 	check_split b3silent "b1=1 b2=1 b3=0"
 	lab_exec b3 ip route del blackhole "$LAB_GW_INT4/32"
 	t0=$(now_ms)
@@ -562,7 +378,7 @@ case_reload() {
 		show_backends
 		ko "rejected reload changed the running state ($n backends)"
 	fi
-	run_clients rejected 200
+	run_clients rejected "$VIP:80" 200
 	check_split rejected "b1=1 b2=1 b3=1"
 
 	say "== reload: the file fixed, b4 added with weight 2"
@@ -581,7 +397,7 @@ case_reload() {
 	fi
 	# b4 starts unknown, which counts as up; wait for it anyway.
 	poll 3 health_is b4 up || say "  b4 health: $(be_field b4 health)"
-	run_clients b4added 400
+	run_clients b4added "$VIP:80" 400
 	check_split b4added "b1=1 b2=1 b3=1 b4=2"
 }
 
@@ -700,21 +516,11 @@ case_status_help() {
 # --- main ----------------------------------------------------------------
 
 preflight
-lab_reap
-lab_init
-trap finish EXIT
-trap 'exit 130' INT TERM
-tmp=$(mktemp -d /tmp/ctl_e2e.XXXXXX)
+e2e_begin
 # uid 65534 must reach the socket (mode 0666) through this directory.
 chmod 0755 "$tmp"
 sock=$tmp/api.sock
-conf=$tmp/strait.conf
-say "ctl_e2e: lab $LAB_PREFIX, logs in $tmp"
-
-if ! lab_up || ! start_servers; then
-	ko "lab topology and servers"
-	closing
-fi
+e2e_lab_up
 case_start || closing
 case_weights
 case_health

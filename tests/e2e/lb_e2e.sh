@@ -26,17 +26,9 @@
 # Exit: 0 all passed, 1 a case failed, 77 skipped (not root, no straitd).
 set -uo pipefail
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=$(cd "${1:-$root/build}" 2>/dev/null && pwd) || {
-	echo "lb_e2e: no build directory '${1:-}'" >&2
-	exit 1
-}
-bin=$build/bin
-STRAITD=$bin/straitd
-SERVER=$bin/lab_server
-CLIENT=$bin/lab_client
-export LAB_PASS_OBJ=$build/xdp/pass.bpf.o
-. "$root/scripts/lib/netns.sh"
+# shellcheck source-path=SCRIPTDIR source=e2e_lib.sh
+. "$(dirname "$0")/e2e_lib.sh"
+e2e_init lb_e2e "${1:-}"
 
 VIP_NAT4=192.0.2.10
 VIP_DSR4=192.0.2.11
@@ -53,135 +45,15 @@ N_DSR4=300
 N_NAT6=300
 N_DSR6=300
 PARALLEL=8
-
-t_start=$(date +%s%N)
-passed=0
-failed=0
-tmp=
-sd_pid=
-hold_pid=
-srv_pids=()
-
-say() { printf '%s\n' "$*"; }
-ok() {
-	passed=$((passed + 1))
-	say "PASS $*"
-}
-ko() {
-	failed=$((failed + 1))
-	say "FAIL $*"
-}
-elapsed() { echo $((($(date +%s%N) - t_start) / 1000000)); }
-
-finish() {
-	local rc=$?
-	trap - EXIT INT TERM
-	for p in $hold_pid $sd_pid "${srv_pids[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	lab_cleanup
-	if [ $failed -gt 0 ] && [ -n "$tmp" ]; then
-		say "lb_e2e: logs kept in $tmp"
-	elif [ -n "$tmp" ]; then
-		rm -rf "$tmp"
-	fi
-	exit $rc
-}
-
-closing() {
-	say "lb_e2e: total $(($(elapsed) / 1000)).$(($(elapsed) % 1000 / 100)) s"
-	say "lb_e2e: $passed passed, $failed failed"
-	[ $failed -eq 0 ] || exit 1
-	exit "${1:-0}"
-}
+ECHO_WAIT_S=10
 
 preflight() {
-	if [ "$(id -u)" -ne 0 ]; then
-		say "lb_e2e: SKIP: needs root"
-		exit 77
-	fi
-	for f in "$SERVER" "$CLIENT" "$LAB_PASS_OBJ"; do
-		[ -e "$f" ] || {
-			say "lb_e2e: missing $f (build first)"
-			exit 1
-		}
-	done
-	for t in ip ethtool bpftool jq nstat; do
-		command -v $t >/dev/null || {
-			say "lb_e2e: SKIP: needs $t"
-			exit 77
-		}
-	done
+	e2e_need_root
+	e2e_need_files 1 "$SERVER" "$CLIENT" "$LAB_PASS_OBJ"
+	e2e_need_tools ip ethtool bpftool jq nstat
 }
 
 # --- helpers -------------------------------------------------------------
-
-start_servers() {
-	local b port
-	for b in b1 b2 b3 b4; do
-		for port in 8080 80; do
-			lab_spawn "$b" "$tmp/srv-$b-$port.log" "$SERVER" \
-				--name "$b" --port $port
-			srv_pids+=("$LAB_PID")
-		done
-	done
-	for b in b1 b2 b3 b4; do
-		for port in 8080 80; do
-			lab_wait_log "$tmp/srv-$b-$port.log" listening 5 || return
-		done
-	done
-}
-
-# run_clients NAME TARGET COUNT: lab_client from the client netns, its
-# JSON summary in $tmp/NAME.json; prints the text form.
-run_clients() {
-	local name=$1 target=$2 n=$3
-	lab_exec client "$CLIENT" --connect "$target" --count "$n" \
-		--parallel $PARALLEL -o json >"$tmp/$name.json"
-	local rc=$?
-	jq -r '"  \(.ok)/\(.total) ok, \(.failed) failed, \(.slow) slower than 1 s, connect max \(.connect_ms_max) ms; " +
-		(.backends | to_entries | map("\(.key)=\(.value)") | join(" ")) +
-		(if .failed > 0 then "; errors " + (.errors | tostring) else "" end)' \
-		"$tmp/$name.json" 2>/dev/null || say "  (no summary)"
-	return $rc
-}
-
-# check_split NAME "b1=W1 b2=W2 ...": every connection succeeded, none
-# needed a SYN retransmission, and each backend's share is within the
-# 4-sigma binomial tolerance of its weight share.
-check_split() {
-	local name=$1 weights=$2 counts
-	counts=$(jq -r '.backends | to_entries | map("\(.key)=\(.value)") |
-		join(" ")' "$tmp/$name.json") || {
-		ko "$name: no client summary"
-		return
-	}
-	if [ "$(jq '.failed' "$tmp/$name.json")" != 0 ]; then
-		ko "$name: $(jq '.failed' "$tmp/$name.json") connections failed"
-		return
-	fi
-	if [ "$(jq '.slow' "$tmp/$name.json")" != 0 ]; then
-		ko "$name: $(jq '.slow' "$tmp/$name.json") connections needed a SYN retransmission"
-		return
-	fi
-	awk -v w="$weights" -v c="$counts" -v name="$name" '
-	BEGIN {
-		nw = split(w, ws, " "); split(c, cs, " ")
-		for (i = 1; i <= nw; i++) { split(ws[i], kv, "="); W[kv[1]] = kv[2]; tw += kv[2] }
-		for (i in cs) { split(cs[i], kv, "="); C[kv[1]] = kv[2]; n += kv[2] }
-		for (k in C) if (!(k in W)) { printf "  unexpected backend %s got %d\n", k, C[k]; bad = 1 }
-		printf "  %-4s %7s %9s %8s %9s %6s\n", "be", "weight", "expected", "got", "4-sigma", "dev"
-		for (i = 1; i <= nw; i++) {
-			split(ws[i], kv, "="); k = kv[1]; p = W[k] / tw
-			e = n * p; tol = 4 * sqrt(n * p * (1 - p)); x = C[k] + 0
-			dev = x - e; if (dev < 0) dev = -dev
-			printf "  %-4s %4d/%-2d %9.1f %8d %9.1f %6.1f%s\n", k, W[k], tw, e, x, tol, dev, (dev > tol ? "  OUT" : "")
-			if (dev > tol) bad = 1
-		}
-		exit bad
-	}' && ok "$name: split within 4-sigma of the weights" ||
-		ko "$name: split outside the tolerance"
-}
 
 # Sum of one per-CPU counter of straitd's st_stats map (0 if unreadable).
 xdp_stat() {
@@ -210,22 +82,11 @@ xdp_mode() {
 		END { if (!f) print "none" }'
 }
 
-start_straitd() {
-	local log=$tmp/straitd.$1.log
-	lab_spawn gw "$log" "$STRAITD" -c "$tmp/strait.conf"
-	sd_pid=$LAB_PID
-	if lab_wait_log "$log" 'straitd: ready' 20 "$sd_pid"; then
-		return 0
-	fi
-	sed 's/^/  straitd| /' "$log" | tail -20
-	return 1
-}
-
 stop_straitd() {
-	local i
+	local _
 	[ -n "$sd_pid" ] || return 0
 	kill -TERM "$sd_pid" 2>/dev/null
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		kill -0 "$sd_pid" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -254,13 +115,7 @@ conf_service() {
 }
 
 write_conf() { # with_v6 (0/1)
-	cat <<EOF
-// lb_e2e.sh: generated for lab $LAB_PREFIX
-gateway: {
-  interfaces = ( { name = "gw-ext"; role = "external"; xdp_mode = "native"; },
-                 { name = "gw-int"; role = "internal"; xdp_mode = "native"; } );
-  snat_address = "$LAB_GW_INT4";
-EOF
+	conf_head
 	[ "$1" = 1 ] && say "  snat_address6 = \"$LAB_GW_INT6\";"
 	cat <<EOF
   maglev_table_size = 16381;
@@ -272,18 +127,18 @@ EOF
 	say ","
 	conf_service web-dsr $VIP_DSR4 dsr 80 4 "11:1 12:1 13:1"
 	say ","
-	conf_service canary $(cold_vip nat 4) nat 8080 4 "14:1"
+	conf_service canary "$(cold_vip nat 4)" nat 8080 4 "14:1"
 	say ","
-	conf_service canary-dsr $(cold_vip dsr 4) dsr 80 4 "14:1"
+	conf_service canary-dsr "$(cold_vip dsr 4)" dsr 80 4 "14:1"
 	if [ "$1" = 1 ]; then
 		say ","
 		conf_service web6 $VIP_NAT6 nat 8080 6 "11:1 12:2 13:3"
 		say ","
 		conf_service web6-dsr $VIP_DSR6 dsr 80 6 "11:1 12:1 13:1"
 		say ","
-		conf_service canary6 $(cold_vip nat 6) nat 8080 6 "14:1"
+		conf_service canary6 "$(cold_vip nat 6)" nat 8080 6 "14:1"
 		say ","
-		conf_service canary6-dsr $(cold_vip dsr 6) dsr 80 6 "14:1"
+		conf_service canary6-dsr "$(cold_vip dsr 6)" dsr 80 6 "14:1"
 	fi
 	say ""
 	say ");"
@@ -304,23 +159,19 @@ case_kernel_path() {
 
 case_start() {
 	say "== straitd --check and start"
-	write_conf 1 >"$tmp/strait.conf"
+	write_conf 1 >"$conf"
 	have_v6=1
-	if ! lab_gw_exec "$STRAITD" -c "$tmp/strait.conf" --check \
-		>"$tmp/check.log" 2>&1; then
-		sed 's/^/  check| /' "$tmp/check.log" | tail -5
+	if ! straitd_run check 5 --check; then
 		say "  IPv6 services refused; trying IPv4 only"
 		have_v6=0
-		write_conf 0 >"$tmp/strait.conf"
-		lab_gw_exec "$STRAITD" -c "$tmp/strait.conf" --check \
-			>"$tmp/check.log" 2>&1 || {
-			sed 's/^/  check| /' "$tmp/check.log" | tail -10
-			ko "straitd --check rejects the lab config ($tmp/strait.conf)"
+		write_conf 0 >"$conf"
+		straitd_run check 10 --check || {
+			ko "straitd --check rejects the lab config ($conf)"
 			return 1
 		}
 	fi
 	ok "straitd --check accepts the config (IPv6 services: $have_v6)"
-	if start_straitd 1; then
+	if start_straitd "$tmp/straitd.1.log"; then
 		ok "straitd ready after $(($(elapsed) / 1000)) s into the run"
 	else
 		ko "straitd did not become ready"
@@ -421,32 +272,12 @@ case_cold_neighbour() {
 	done
 }
 
-# Echoes the held connection has reported so far (it prints every 10th).
-hold_echoes() {
-	awk '$2 == "echoes" { n = $3 } END { print n + 0 }' "$tmp/hold.log"
-}
-
-# wait_echoes N: the held connection passes N more echoes within 10 s.
-wait_echoes() {
-	local want=$(($(hold_echoes) + $1)) end=$(($(date +%s) + 10))
-	while [ "$(hold_echoes)" -lt $want ]; do
-		if ! kill -0 "$hold_pid" 2>/dev/null || [ "$(date +%s)" -ge $end ]; then
-			say "  held connection stalled at $(hold_echoes) echoes (wanted $want)"
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-
 # A restart is invisible: one held connection and new ones keep working
 # while straitd is down and after it comes back.
 case_restart() {
 	local d rc=0
 	say "== straitd restart under a held connection"
-	lab_spawn client "$tmp/hold.log" "$CLIENT" --connect "$VIP_NAT4:80" \
-		--hold --progress --interval-ms 20 --timeout-ms 2000
-	hold_pid=$LAB_PID
-	lab_wait_log "$tmp/hold.log" 'hold: backend' 5 "$hold_pid" || {
+	hold_open "$VIP_NAT4:80" || {
 		ko "restart: the held connection did not open"
 		return
 	}
@@ -462,7 +293,7 @@ case_restart() {
 	run_clients down "$VIP_NAT4:80" 60 &&
 		ok "restart: new connections balanced while straitd is down" ||
 		ko "restart: new connections failed while straitd is down"
-	if start_straitd 2; then
+	if start_straitd "$tmp/straitd.2.log"; then
 		ok "restart: straitd ready again"
 	else
 		ko "restart: straitd did not come back"
@@ -471,10 +302,7 @@ case_restart() {
 	run_clients again "$VIP_NAT4:80" 60 &&
 		ok "restart: new connections after the restart" ||
 		ko "restart: new connections failed after the restart"
-	kill -TERM "$hold_pid" 2>/dev/null
-	wait "$hold_pid"
-	[ $? = 0 ] || rc=1
-	hold_pid=
+	hold_close || rc=1
 	say "  $(tail -1 "$tmp/hold.log")"
 	[ $rc = 0 ] && ok "restart: the held connection never broke" ||
 		ko "restart: the held connection broke"
@@ -484,9 +312,7 @@ case_detach() {
 	local d rc=0
 	say "== straitd --detach"
 	stop_straitd
-	if ! lab_gw_exec "$STRAITD" -c "$tmp/strait.conf" --detach \
-		>"$tmp/detach.log" 2>&1; then
-		sed 's/^/  detach| /' "$tmp/detach.log" | tail -5
+	if ! straitd_run detach 5 --detach; then
 		ko "straitd --detach failed"
 		return
 	fi
@@ -509,17 +335,8 @@ case_detach() {
 # --- main ----------------------------------------------------------------
 
 preflight
-lab_reap
-lab_init
-trap finish EXIT
-trap 'exit 130' INT TERM
-tmp=$(mktemp -d /tmp/lb_e2e.XXXXXX)
-say "lb_e2e: lab $LAB_PREFIX, logs in $tmp"
-
-if ! lab_up || ! start_servers; then
-	ko "lab topology and servers"
-	closing
-fi
+e2e_begin
+e2e_lab_up 8080 80
 case_kernel_path
 if [ ! -x "$STRAITD" ]; then
 	say "lb_e2e: SKIP load-balancer cases: $STRAITD not built"
