@@ -68,9 +68,11 @@ preflight() {
 # --- helpers -------------------------------------------------------------
 
 ctl() { "$STRAITCTL" --socket "$sock" "$@"; }
+# uid 65534 runs a copy in $tmp: the build tree may sit below a directory
+# only root can enter (a CI clone in a private folder).
 ctl_nobody() {
 	setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups \
-		"$STRAITCTL" --socket "$sock" "$@"
+		"$tmp/straitctl" --socket "$sock" "$@"
 }
 
 ident() { echo "$(lab_backend_addr4 "$1"):8080"; } # b1 -> 10.1.0.11:8080
@@ -405,6 +407,13 @@ case_rbac() {
 	local out rc aud
 	aud=$tmp/audit.log
 	say "== RBAC: uid $NOBODY is a viewer"
+	install -m 0755 "$STRAITCTL" "$tmp/straitctl"
+	if ! out=$(setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups \
+		"$tmp/straitctl" --help 2>&1 >/dev/null); then
+		# e.g. a chroot whose / only root may enter: no program runs as 65534
+		say "SKIP RBAC as uid $NOBODY: this machine lets it run no program ($out)"
+		return 0
+	fi
 	rc=$(stat -c %a "$sock" 2>/dev/null)
 	[ "$rc" = 666 ] && ok "the API socket has mode 0666 as configured" ||
 		ko "the API socket has mode '${rc:-?}' (want 666)"
