@@ -165,6 +165,8 @@ struct st_flow_key {
 #define ST_CT_F_SEEN_REPLY 0x8
 #define ST_CT_F_DSR 0x10
 
+#define ST_NAT_F_CLOSING 0x1	/* FIN or RST seen: the port frees up soon */
+
 /* Conntrack value (key: client -> VIP flow). */
 struct st_ct_val {
 	__u64 last_seen_ns;
@@ -183,7 +185,7 @@ struct st_nat_val {
 	__be16 vip_port;
 	__u32 svc_id;
 	__u32 backend_id;
-	__u32 pad;
+	__u32 flags;		/* ST_NAT_F_* */
 	__u64 last_seen_ns;
 	struct st_nh nh;	/* next hop toward the client (data path) */
 };

@@ -50,23 +50,33 @@ static __always_inline __u16 st_ct_flags_in(const struct st_meta *m)
 	return f;
 }
 
-/* Refresh a live entry: new TCP flags at once, last_seen now and then. */
-static __always_inline void st_ct_touch(struct st_ct_val *ct,
-					const struct st_meta *m, __u64 now)
+/* Refresh a live entry: new TCP flags at once, last_seen now and then.
+ * Returns 1 when something changed, so the caller refreshes the reverse
+ * NAT entry too (a one-way flow must keep its SNAT port). */
+static __always_inline int st_ct_touch(struct st_ct_val *ct,
+				       const struct st_meta *m, __u64 now)
 {
 	__u16 f = st_ct_flags_in(m);
+	int changed = 0;
 
-	if ((ct->flags | f) != ct->flags)
+	if ((ct->flags | f) != ct->flags) {
 		ct->flags |= f;
-	if (now - ct->last_seen_ns > ST_PARAM(touch_interval_ns))
+		changed = 1;
+	}
+	if (now - ct->last_seen_ns > ST_PARAM(touch_interval_ns)) {
 		ct->last_seen_ns = now;
+		changed = 1;
+	}
+	return changed;
 }
 
+/* A closed TCP flow frees its SNAT port after the FIN timeout. */
 static __always_inline int st_nat_expired(const struct st_nat_val *nv,
 					  __u8 proto, __u64 now)
 {
-	__u64 t = proto == IPPROTO_TCP ? ST_PARAM(tcp_timeout_ns)
-				       : ST_PARAM(udp_timeout_ns);
+	__u64 t = proto != IPPROTO_TCP ? ST_PARAM(udp_timeout_ns) :
+		  (nv->flags & ST_NAT_F_CLOSING) ? ST_PARAM(tcp_fin_timeout_ns) :
+		  ST_PARAM(tcp_timeout_ns);
 
 	return now - nv->last_seen_ns > t;
 }

@@ -119,6 +119,28 @@ static __always_inline __u32 st_lb_pick(const struct st_meta *m,
 	return slot ? *slot : 0;
 }
 
+/* Keep the reverse NAT entry of a tracked flow in step with its conntrack
+ * entry: refreshed with it (one-way flows), closing with it (FIN/RST). */
+static __always_inline void st_nat_refresh(const struct st_meta *m,
+					   const struct st_tuple *t, __u64 now)
+{
+	struct st_flow_key rk = {};
+	struct st_nat_val *nv;
+
+	__builtin_memcpy(rk.saddr, t->daddr, 16);
+	__builtin_memcpy(rk.daddr, t->saddr, 16);
+	rk.sport = t->dport;
+	rk.dport = t->sport;
+	rk.proto = m->flow.proto;
+	rk.family = m->flow.family;
+	nv = st_env_nat_lookup(&rk);
+	if (!nv)
+		return;
+	nv->last_seen_ns = now;
+	if (m->tcp_flags & (ST_TCP_FIN | ST_TCP_RST))
+		nv->flags |= ST_NAT_F_CLOSING;
+}
+
 /* New flow: pick, allocate the SNAT port, record conntrack. */
 static __always_inline int st_lb_new_flow(struct st_meta *m,
 					  const struct st_svc *svc,
@@ -163,15 +185,18 @@ static __always_inline int st_lb_forward(struct st_pkt *p, struct st_meta *m,
 	struct st_backend *be;
 	struct st_tuple t;
 	__u64 now = st_env_now();
-	int rc, is_new = 0;
+	int rc, is_new = 0, touched = 0;
 
 	if (!(svc->flags & ST_SVC_F_DSR) && st_snat_addr(m->v6, snat)) {
 		*reason = ST_DROP_NO_SNAT;
 		return ST_DROP;
 	}
 	ct = st_env_ct_lookup(&m->flow);
-	if (ct && st_ct_alive(ct, m, now)) {
-		st_ct_touch(ct, m, now);
+	/* A flow tracked under the other forwarding mode (the service was
+	 * switched between nat and dsr) starts over in the current one. */
+	if (ct && st_ct_alive(ct, m, now) &&
+	    !(ct->flags & ST_CT_F_DSR) == !(svc->flags & ST_SVC_F_DSR)) {
+		touched = st_ct_touch(ct, m, now);
 		nct.backend_id = ct->backend_id;
 		nct.snat_port = ct->snat_port;
 		st_env_count(ST_STAT_CT_HIT, 0);
@@ -196,6 +221,8 @@ static __always_inline int st_lb_forward(struct st_pkt *p, struct st_meta *m,
 	__builtin_memcpy(t.daddr, be->addr, 16);
 	t.sport = nct.snat_port;
 	t.dport = be->port;
+	if (touched)
+		st_nat_refresh(m, &t, now);
 	if (st_nat_rewrite(m, p->data_end, &t)) {
 		*reason = ST_DROP_SHORT_L4;
 		return ST_DROP;
@@ -220,6 +247,7 @@ static __always_inline int st_lb_reverse(struct st_pkt *p, struct st_meta *m,
 		struct st_flow_key ck = {};
 		struct st_ct_val *ct;
 
+		nv->flags |= ST_NAT_F_CLOSING;
 		__builtin_memcpy(ck.saddr, nv->client_addr, 16);
 		__builtin_memcpy(ck.daddr, nv->vip_addr, 16);
 		ck.sport = nv->client_port;
@@ -263,7 +291,9 @@ static __always_inline int st_is_snat(const struct st_cfg *cfg,
 
 /* Fragments: ports are only in the first one, so a service flow cannot be
  * balanced consistently. Policy: fragments addressed to a VIP or the SNAT
- * address are dropped and counted; all others pass to the kernel. */
+ * address are dropped and counted; all others pass to the kernel. IPv6
+ * packets whose extension header chain is too long to follow get the same
+ * treatment (reason exthdr). */
 static __always_inline int st_lb_frag(struct st_meta *m, __u32 *reason)
 {
 	struct st_addr_key k = {};
@@ -271,7 +301,7 @@ static __always_inline int st_lb_frag(struct st_meta *m, __u32 *reason)
 	__builtin_memcpy(k.addr, m->flow.daddr, 16);
 	k.family = m->flow.family;
 	if (st_env_addr(&k)) {
-		*reason = ST_DROP_FRAG;
+		*reason = m->frag ? ST_DROP_FRAG : ST_DROP_EXTHDR;
 		return ST_DROP;
 	}
 	st_env_count(ST_STAT_FRAG_PASS, 0);
@@ -288,7 +318,7 @@ static __always_inline int st_lb_stages(struct st_pkt *p, __u32 *reason)
 	rc = st_parse(p->data, p->data_end, p->len, &m, reason);
 	if (rc != ST_CONTINUE)
 		return rc;
-	if (m.frag)
+	if (m.frag || m.opaque)
 		return st_lb_frag(&m, reason);
 	if (m.flow.proto == IPPROTO_ICMP || m.flow.proto == IPPROTO_ICMPV6)
 		return st_lb_icmp(p, &m, reason);

@@ -33,6 +33,7 @@ struct st_meta {
 	__u32 l3_len;			/* from l3 to the end of the frame */
 	__u8 v6;
 	__u8 frag;			/* any fragment */
+	__u8 opaque;			/* IPv6 header chain too long to follow */
 	__u8 tcp_flags;			/* FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10 */
 	__u8 icmp_type;
 };
@@ -102,6 +103,11 @@ ST_UNROLL
 
 			if (f->off & st_htons(0xfff9))
 				m->frag = 1;
+			if (f->off & st_htons(0xfff8)) {
+				/* a later fragment: what follows is payload */
+				m->l4 = p + 8;
+				return f->nh;
+			}
 			p += 8;
 		} else if (nh == IPPROTO_AH) {
 			p += (h->hdrlen + 2) * 4;
@@ -116,8 +122,8 @@ ST_UNROLL
 	case IPPROTO_DSTOPTS:
 	case IPPROTO_AH:
 	case IPPROTO_FRAGMENT:
-		*reason = ST_DROP_EXTHDR;
-		return -1;
+		m->opaque = 1;	/* the caller applies the fragment policy */
+		break;
 	}
 	m->l4 = p;
 	return nh;
@@ -212,7 +218,7 @@ static __always_inline int st_parse(void *data, void *data_end, __u32 len,
 		rc = st_parse_ip6(m->l3, data_end, m, reason);
 	else
 		return ST_PASS;
-	if (rc != ST_CONTINUE || m->frag)
+	if (rc != ST_CONTINUE || m->frag || m->opaque)
 		return rc;
 	return st_parse_l4(data_end, m, reason);
 }

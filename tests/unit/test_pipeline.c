@@ -318,3 +318,65 @@ Test(pipeline, ring_spreads_new_flows, .init = setup, .fini = teardown)
 		cr_assert(n[i & 0xf] > NFLOWS / 3 - 200 && n[i & 0xf] < NFLOWS / 3 + 200,
 			  "backend .%d got %d of %d flows", i, n[i & 0xf], NFLOWS);
 }
+
+/* The only reverse NAT entry in the table. */
+static struct st_nat_val *only_nat(void)
+{
+	size_t pos = 0;
+	void *k, *v;
+
+	cr_assert_eq(h.nat.n, 1);
+	cr_assert_geq(st_htab_next(&h.nat, &pos, &k, &v), 0);
+	return v;
+}
+
+static void send_tcp(struct flow *fl, __u8 flags)
+{
+	struct frame f;
+
+	build(&f, 0, IPPROTO_TCP, fl->client, fl->cport, vip4, htons(80), mac_rt, mac_ext);
+	fr_l4(&f)[13] = flags;
+	fill_csums(&f);
+	cr_assert_eq(run(&f, IF_EXT), ST_REDIRECT);
+}
+
+/* A closed TCP flow gives its SNAT port back after the FIN timeout, not
+ * after the two-hour idle timeout. */
+Test(pipeline, closed_flow_frees_its_snat_port_soon, .init = setup, .fini = teardown)
+{
+	struct flow fl;
+	struct st_nat_val *nv;
+
+	random_client(&fl);
+	send_tcp(&fl, 0x02);			/* SYN */
+	nv = only_nat();
+	h.now_ns += 11000000000ULL;
+	cr_assert(!st_nat_expired(nv, IPPROTO_TCP, h.now_ns), "an open flow keeps its port");
+	send_tcp(&fl, 0x11);			/* FIN+ACK from the client */
+	cr_assert(nv->flags & ST_NAT_F_CLOSING);
+	h.now_ns += 11000000000ULL;
+	cr_assert(st_nat_expired(nv, IPPROTO_TCP, h.now_ns), "closed 11 s ago: port free");
+}
+
+/* A one-way flow (client -> backend only) keeps its SNAT port: forward
+ * packets refresh the reverse entry along with conntrack. */
+Test(pipeline, one_way_flow_keeps_its_snat_port, .init = setup, .fini = teardown)
+{
+	struct flow fl;
+	struct frame f;
+	struct st_nat_val *nv;
+	int i;
+
+	random_client(&fl);
+	fl.v6 = 0;
+	fl.proto = IPPROTO_UDP;
+	for (i = 0; i < 4; i++) {	/* a datagram every 50 s for 150 s */
+		forward(&fl, &f);
+		h.now_ns += 50000000000ULL;
+	}
+	nv = only_nat();
+	cr_assert(!st_nat_expired(nv, IPPROTO_UDP, h.now_ns),
+		  "refreshed 50 s ago, UDP timeout 60 s");
+	h.now_ns += 20000000000ULL;
+	cr_assert(st_nat_expired(nv, IPPROTO_UDP, h.now_ns));
+}
