@@ -161,6 +161,7 @@ static void cfg__iface(struct cfg__ctx *c, const config_setting_t *s, int i,
 	struct st_model_iface *ifc = &m->ifaces[m->nifaces];
 	const char *name;
 	char path[64];
+	size_t j;
 
 	snprintf(path, sizeof(path), "gateway.interfaces.[%d]", i);
 	cfg__known(c, s, path, cfg__iface_keys);
@@ -170,6 +171,9 @@ static void cfg__iface(struct cfg__ctx *c, const config_setting_t *s, int i,
 			   name, IF_NAMESIZE - 1);
 		name = NULL;
 	}
+	for (j = 0; name && j < m->nifaces; j++)
+		if (!strcmp(m->ifaces[j].name, name))
+			cfg__error(c, s, path, "interface %s is listed twice", name);
 	if (name)
 		strcpy(ifc->name, name);
 	ifc->role = cfg__enum(c, s, path, "role", cfg__roles, ST_ROLE_EXTERNAL);
@@ -530,6 +534,15 @@ static void cfg__cross(struct cfg__ctx *c, const config_setting_t *list,
 				cfg__error(c, s, path, "frontend is also used by service \"%s\"",
 					   m->services[j].name);
 		}
+		if (a->key.family && (snat[0] | snat[1] | snat[2] | snat[3]) &&
+		    !memcmp(a->key.addr, snat, 16))
+			cfg__error(c, s, path, "the frontend address is the SNAT address; replies "
+				   "to it could not be told from requests");
+		for (j = 0; j < a->nbackends; j++)
+			if (a->backends[j].be.family && (snat[0] | snat[1] | snat[2] | snat[3]) &&
+			    !memcmp(a->backends[j].be.addr, snat, 16))
+				cfg__error(c, s, path, "backend %s is the gateway's SNAT address",
+					   a->backends[j].ident);
 		if (!(a->flags & ST_SVC_F_DSR) && a->key.family &&
 		    !(snat[0] | snat[1] | snat[2] | snat[3]))
 			cfg__error(c, s, path, "forwarding \"nat\" needs gateway.%s",

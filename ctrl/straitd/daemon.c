@@ -247,6 +247,17 @@ int st_daemon_set_weight(struct st_daemon *d, const char *svc, const char *ident
 static int daemon__immutable(const struct st_model *a, const struct st_model *b,
 			     char *msg, size_t len)
 {
+	size_t i;
+
+	for (i = 0; i < a->nifaces && a->nifaces == b->nifaces; i++)
+		if (strcmp(a->ifaces[i].name, b->ifaces[i].name) ||
+		    a->ifaces[i].mode != b->ifaces[i].mode)
+			break;
+	if (a->nifaces != b->nifaces || i < a->nifaces) {
+		snprintf(msg, len, "%s: gateway.interfaces changed; attaching to other "
+			 "interfaces needs a restart", b->source);
+		return -EINVAL;
+	}
 	if (a->ring_size != b->ring_size || a->max_services != b->max_services ||
 	    a->max_backends != b->max_backends || a->ct_entries != b->ct_entries ||
 	    strcmp(a->bpffs, b->bpffs)) {
@@ -316,17 +327,23 @@ int st_daemon_reload(struct st_daemon *d, char *msg, size_t len)
 		snprintf(msg, len, "out of memory");
 		return -ENOMEM;
 	}
+	/* Apply with the health verdicts carried over; only once that worked
+	 * do the checks follow the new model (a rollback keeps them as they
+	 * were, DOWN verdicts included). */
 	daemon__swap(d, &next, &rt);	/* next/rt now hold the old state */
-	daemon__health_sync(d);
 	err = st_daemon_apply(d);
 	if (err) {
 		daemon__swap(d, &next, &rt);
-		daemon__health_sync(d);
-		st_daemon_apply(d);
-		snprintf(msg, len, "the data path refused the new services; previous state restored");
+		snprintf(msg, len, st_daemon_apply(d) ?
+			 "the data path refused the new services, and restoring the previous "
+			 "ones failed too: see the log" :
+			 "the data path refused the new services; previous state restored");
 		err = -EIO;
 		d->reloads_failed++;
 	} else {
+		daemon__health_sync(d);
+		if (st_daemon_apply(d))
+			st_err("reload: applying restarted health checks failed");
 		d->reloads_ok++;
 	}
 	daemon__rt_free(rt, next.nservices);

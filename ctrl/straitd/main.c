@@ -149,6 +149,19 @@ static void straitd__on_signal(struct st_loop *l, int fd, uint32_t events, void 
 	}
 }
 
+/* Once a minute: re-apply (diff-only, so cheap) to release the ids of
+ * backends that left the model long ago and refresh neighbour entries. */
+#define STRAITD__TICK_MS 60000
+
+static void straitd__tick(struct st_loop *l, void *arg)
+{
+	struct st_daemon *d = arg;
+
+	if (st_daemon_apply(d))
+		st_warn("periodic apply failed");
+	st_timer_start(l, STRAITD__TICK_MS, straitd__tick, d);
+}
+
 static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 {
 	struct straitd__ctx c = { .d = d, .o = o };
@@ -169,6 +182,7 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 	}
 	if (st_daemon_start_health(d))
 		st_warn("health: checks could not start");
+	st_timer_start(d->loop, STRAITD__TICK_MS, straitd__tick, d);
 	fprintf(stderr, "straitd: ready (%zu services)\n", d->model.nservices);
 	rc = st_loop_run(d->loop);
 	st_api_free(d->api);

@@ -76,28 +76,45 @@ static int eng__bpffs(const char *dir)
 	return eng__mkdirs(dir);
 }
 
-/* Remove a pin that libbpf could not reuse for `map`. */
-static void eng__check_pin(struct bpf_map *map, const char *path)
+/* Remove a pin that libbpf could not reuse for `map`; 1 if removed. */
+static int eng__check_pin(struct bpf_map *map, const char *path)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	int fd = bpf_obj_get(path);
 
 	if (fd < 0)
-		return;
+		return 0;
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
 	    info.type == bpf_map__type(map) &&
 	    info.key_size == bpf_map__key_size(map) &&
 	    info.value_size == bpf_map__value_size(map) &&
 	    info.max_entries == bpf_map__max_entries(map)) {
 		close(fd);
-		return;
+		return 0;
 	}
 	close(fd);
 	st_warn("map %s: pinned copy has another size or layout; recreating it%s",
 		bpf_map__name(map),
 		!strcmp(bpf_map__name(map), "st_ct") ? " (established flows lose their state)" : "");
 	unlink(path);
+	return 1;
+}
+
+/* Conntrack names backends by id: with a new backend table the old
+ * entries would point at other backends. Start them over too. */
+static void eng__forget_flows(const char *dir)
+{
+	static const char *const maps[] = { "st_ct", "st_nat" };
+	char path[PATH_MAX + 32];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, maps[i]);
+		if (!unlink(path))
+			st_warn("map %s: dropped with the backend table (established flows lose "
+				"their state)", maps[i]);
+	}
 }
 
 static int eng__pins(struct st_xdp_engine *e)
@@ -111,7 +128,8 @@ static int eng__pins(struct st_xdp_engine *e)
 		if (bpf_map__is_internal(map))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", e->pin_dir, bpf_map__name(map));
-		eng__check_pin(map, path);
+		if (eng__check_pin(map, path) && !strcmp(bpf_map__name(map), "st_backends"))
+			eng__forget_flows(e->pin_dir);
 		if (!stat(path, &st))
 			e->adopted = 1;
 		if (bpf_map__set_pin_path(map, path))
@@ -174,7 +192,18 @@ static int eng__attach_mode(int ifindex, int fd, unsigned int flags)
 	if (!bpf_xdp_query_id(ifindex, flags, &old_id) && old_id) {
 		LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
 		int old_fd = bpf_prog_get_fd_by_id(old_id);
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
 
+		/* Replace only a program of ours (a previous straitd's). */
+		if (old_fd < 0 || bpf_obj_get_info_by_fd(old_fd, &info, &len) ||
+		    strcmp(info.name, "strait_lb")) {
+			st_err("xdp: interface %d runs XDP program %u (%s), not Strait's; "
+			       "not replacing it", ifindex, old_id, old_fd < 0 ? "?" : info.name);
+			if (old_fd >= 0)
+				close(old_fd);
+			return -EBUSY;
+		}
 		opts.old_prog_fd = old_fd;
 		err = bpf_xdp_attach(ifindex, fd, flags | XDP_FLAGS_REPLACE, &opts);
 		if (old_fd >= 0)

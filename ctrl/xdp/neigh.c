@@ -99,10 +99,39 @@ static int nl__route_cb(const struct nlmsghdr *h, void *arg)
 	return 1;
 }
 
+static int nl__state_cb(const struct nlmsghdr *h, void *arg)
+{
+	if (h->nlmsg_type == RTM_NEWNEIGH)
+		*(int *)arg = ((const struct ndmsg *)NLMSG_DATA(h))->ndm_state;
+	return 1;
+}
+
+/* The state of an existing entry, or -1 when there is none. */
+static int nl__neigh_state(int fd, int family, int ifindex, const void *addr)
+{
+	struct nl__req r = { 0 };
+	int state = -1;
+
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg));
+	r.nh.nlmsg_type = RTM_GETNEIGH;
+	r.nh.nlmsg_flags = NLM_F_REQUEST;
+	r.nd.ndm_family = family;
+	r.nd.ndm_ifindex = ifindex;
+	nl__attr(&r, NDA_DST, addr, family == AF_INET6 ? 16 : 4);
+	if (nl__talk(fd, &r.nh, nl__state_cb, &state))
+		return -1;
+	return state;
+}
+
 static int nl__add_managed(int fd, int family, int ifindex, const void *addr)
 {
 	struct nl__req r = { 0 };
 	__u32 ext = NTF_EXT_MANAGED;
+	int state = nl__neigh_state(fd, family, ifindex, addr);
+
+	/* An operator's static entry stays as it is. */
+	if (state >= 0 && (state & (NUD_PERMANENT | NUD_NOARP)))
+		return 0;
 
 	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg));
 	r.nh.nlmsg_type = RTM_NEWNEIGH;

@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ctrl/common/log.h"
+#include "ctrl/core/loop.h"
 #include "ctrl/lb/maglev.h"
 #include "ctrl/xdp/engine.h"
 #include "ctrl/xdp/neigh.h"
@@ -27,6 +28,7 @@
  * apply only rebuilds and swaps the rings that changed. */
 struct st_xdp_shadow {
 	struct st_backend *be;		/* [max_backends] */
+	uint64_t *unused_since;		/* [max_backends] ns; 0: in the model */
 	struct rec__sig {
 		struct st_vip_key key;
 		uint64_t sig;
@@ -42,7 +44,10 @@ int st_xdp_shadow_load(struct st_xdp_engine *e)
 	if (!sh)
 		return -ENOMEM;
 	sh->be = calloc(e->max_backends, sizeof(*sh->be));
-	if (!sh->be) {
+	sh->unused_since = calloc(e->max_backends, sizeof(*sh->unused_since));
+	if (!sh->be || !sh->unused_since) {
+		free(sh->be);
+		free(sh->unused_since);
 		free(sh);
 		return -ENOMEM;
 	}
@@ -57,6 +62,7 @@ void st_xdp_shadow_free(struct st_xdp_engine *e)
 	if (!e->shadow)
 		return;
 	free(e->shadow->be);
+	free(e->shadow->unused_since);
 	free(e->shadow->sigs);
 	free(e->shadow);
 	e->shadow = NULL;
@@ -246,12 +252,44 @@ static int rec__service(struct st_xdp_engine *e, const struct st_model_service *
 	return err;
 }
 
+/* Is k a VIP or SNAT address of the model? */
+static int rec__addr_wanted(const struct st_model *m, const struct st_addr_key *k)
+{
+	const __be32 *snat = k->family == ST_AF_INET6 ? m->cfg.snat6 : m->cfg.snat4;
+	size_t i;
+
+	if ((snat[0] | snat[1] | snat[2] | snat[3]) && !memcmp(snat, k->addr, 16))
+		return 1;
+	for (i = 0; i < m->nservices; i++)
+		if (m->services[i].key.family == k->family &&
+		    !memcmp(m->services[i].key.addr, k->addr, 16))
+			return 1;
+	return 0;
+}
+
+/* Forget addresses the model no longer has (fragments to them pass again). */
+static void rec__prune_addrs(struct st_xdp_engine *e, const struct st_model *m)
+{
+	struct st_addr_key k, next;
+	int first = 1;
+
+	while (!bpf_map_get_next_key(e->maps.addrs, first ? NULL : &k, &next)) {
+		first = 0;
+		k = next;
+		if (!rec__addr_wanted(m, &k)) {
+			bpf_map_delete_elem(e->maps.addrs, &k);
+			first = 1;
+		}
+	}
+}
+
 static int rec__addrs(struct st_xdp_engine *e, const struct st_model *m)
 {
 	struct st_addr_key k;
 	size_t i;
 	int err = 0;
 
+	rec__prune_addrs(e, m);
 	for (i = 0; i < m->nservices && !err; i++) {
 		memset(&k, 0, sizeof(k));
 		memcpy(k.addr, m->services[i].key.addr, 16);
@@ -268,6 +306,41 @@ static int rec__addrs(struct st_xdp_engine *e, const struct st_model *m)
 	if (!err && (k.addr[0] | k.addr[1] | k.addr[2] | k.addr[3]))
 		err = st_lbmaps_set_addr(&e->maps, &k, ST_ADDR_SNAT);
 	return err;
+}
+
+/* Backend ids out of the model are released after a grace period (as
+ * long as an idle TCP flow may live), so that conntrack entries still
+ * naming them finish first, and ids do not run out under churn. */
+#define REC__BE_GRACE_NS (7200ULL * 1000000000ULL)
+
+static void rec__gc_backends(struct st_xdp_engine *e, const struct st_model *m, uint64_t now)
+{
+	struct st_xdp_shadow *sh = e->shadow;
+	uint8_t *used = calloc(e->max_backends, 1);
+	struct st_backend none = { 0 };
+	size_t i, j;
+	uint32_t id;
+
+	if (!used)
+		return;
+	for (i = 0; i < m->nservices; i++)
+		for (j = 0; j < m->services[i].nbackends; j++)
+			used[st_xdp_backend_id(e, &m->services[i].backends[j].be)] = 1;
+	for (id = 1; id < e->max_backends; id++) {
+		if (!(sh->be[id].flags & ST_BE_F_VALID) || used[id]) {
+			sh->unused_since[id] = 0;
+			continue;
+		}
+		if (!sh->unused_since[id])
+			sh->unused_since[id] = now;
+		else if (now - sh->unused_since[id] > REC__BE_GRACE_NS &&
+			 !st_lbmaps_set_backend(&e->maps, id, &none)) {
+			sh->be[id] = none;
+			sh->unused_since[id] = 0;
+			st_dbg("xdp: backend id %u released", id);
+		}
+	}
+	free(used);
 }
 
 int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m)
@@ -299,6 +372,8 @@ int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m)
 	}
 	if (!err)
 		err = rec__addrs(e, m);
+	if (!err)
+		rec__gc_backends(e, m, st_now_ns());
 	if (!err && st_neigh_manage_gateways())
 		st_warn("xdp: could not install managed neighbour entries for gateways");
 	free(ring);

@@ -224,3 +224,14 @@ Test(config, health_and_api_errors)
 	bad("gateway: { interfaces = ( { name = \"eth0\"; } ); api = { sockett = \"/x\"; }; };",
 	    "gateway.api: unknown key \"sockett\"");
 }
+
+Test(config, snat_and_interface_overlaps)
+{
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"10.1.0.1\"; port = 80; }; } );",
+	    "services.a: the frontend address is the SNAT address");
+	bad(GW "services = ( { name = \"a\"; frontend = { address = \"192.0.2.1\"; port = 80; };\n"
+	       "  backends = ( { address = \"10.1.0.1\"; port = 80; } ); } );",
+	    "backend 10.1.0.1:80 is the gateway's SNAT address");
+	bad("gateway: { interfaces = ( { name = \"eth0\"; }, { name = \"eth0\"; } ); };",
+	    "gateway.interfaces.[1]: interface eth0 is listed twice");
+}

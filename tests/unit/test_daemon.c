@@ -139,3 +139,12 @@ Test(daemon, names)
 	cr_assert_str_eq(st_drop_reason_name(ST_DROP__MAX), "unknown");
 	cr_assert_str_eq(st_hstate_name(ST_HS_DOWN), "down");
 }
+
+Test(daemon, reload_refuses_interface_change)
+{
+	write_conf("gateway: { interfaces = ( { name = \"eth1\"; } ); snat_address = \"10.1.0.1\"; };\n"
+		   WEB(B1));
+	cr_assert_eq(st_daemon_reload(&d, msg, sizeof(msg)), -EINVAL);
+	cr_assert_not_null(strstr(msg, "gateway.interfaces changed"), "%s", msg);
+	cr_assert_str_eq(d.model.ifaces[0].name, "eth0");
+}
