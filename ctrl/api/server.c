@@ -456,10 +456,17 @@ static int srv__evict(struct api__server *s)
 {
 	struct api__conn *c, *oldest = NULL;
 
-	/* newest first in the list: on a tie the later (older) one wins */
-	for (c = s->conns; c; c = c->next)
-		if (!oldest || c->active_ms <= oldest->active_ms)
+	/* A TLS peer that has not finished its handshake goes first (it has
+	 * proved nothing); then the quietest. The list is newest first: on a
+	 * tie the later (older) one wins. */
+	for (c = s->conns; c; c = c->next) {
+		int c_anon = c->ssl && !c->handshaken;
+		int o_anon = oldest && oldest->ssl && !oldest->handshaken;
+
+		if (!oldest || c_anon > o_anon ||
+		    (c_anon == o_anon && c->active_ms <= oldest->active_ms))
 			oldest = c;
+	}
 	if (!oldest)
 		return -1;
 	st_warn("api: %d connections open; closing %s, quiet for %llu ms", API__MAX_CONNS,
