@@ -482,7 +482,7 @@ int api__handle(struct st_api *a, const struct api__peer *peer,
 	if (api__mutating(req->method))
 		api__audit(a, &x->who, req, x->status, x->result);
 	st_dbg("api: %s %s %s -> %d", x->who.who, req->method, req->target, x->status);
-	s = x->body ? json_dumps(x->body, JSON_INDENT(2)) : NULL;
+	s = x->body ? json_dumps(x->body, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) : NULL;
 	if (s) {
 		size_t n = strlen(s);
 

@@ -233,6 +233,8 @@ int st_daemon_set_weight(struct st_daemon *d, const char *svc, const char *ident
 	old = *rb;
 	rb->weight = weight;
 	rb->overridden = 1;
+	if (old.weight == weight)
+		return 0;	/* nothing for the data path to do */
 	if (st_daemon_apply(d)) {
 		*rb = old;
 		st_daemon_apply(d);
@@ -285,16 +287,22 @@ static void daemon__health_cb(void *ctx, size_t svc, size_t be, enum st_hstate s
 }
 
 /* Health checks follow the model; a check that restarted is UNKNOWN. */
-static void daemon__health_sync(struct st_daemon *d)
+static int daemon__health_sync(struct st_daemon *d)
 {
+	enum st_hstate s;
 	size_t i, j;
+	int changed = 0;
 
 	if (!d->health)
-		return;
+		return 0;
 	st_health_sync(d->health, &d->model);
 	for (i = 0; i < d->model.nservices; i++)
-		for (j = 0; j < d->model.services[i].nbackends; j++)
-			d->rt[i].be[j].health = st_health_state(d->health, i, j);
+		for (j = 0; j < d->model.services[i].nbackends; j++) {
+			s = st_health_state(d->health, i, j);
+			changed |= s != d->rt[i].be[j].health;
+			d->rt[i].be[j].health = s;
+		}
+	return changed;
 }
 
 int st_daemon_start_health(struct st_daemon *d)
@@ -341,8 +349,7 @@ int st_daemon_reload(struct st_daemon *d, char *msg, size_t len)
 		err = -EIO;
 		d->reloads_failed++;
 	} else {
-		daemon__health_sync(d);
-		if (st_daemon_apply(d))
+		if (daemon__health_sync(d) && st_daemon_apply(d))
 			st_err("reload: applying restarted health checks failed");
 		d->reloads_ok++;
 	}

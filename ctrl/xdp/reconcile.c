@@ -21,6 +21,7 @@
 #include "ctrl/lb/maglev.h"
 #include "ctrl/xdp/engine.h"
 #include "ctrl/xdp/neigh.h"
+#include "pkt/host/env_host.h"
 
 /* The engine keeps a shadow of st_backends (read once when the maps are
  * opened) so that finding or allocating an id costs no syscall, and a
@@ -28,6 +29,7 @@
  * apply only rebuilds and swaps the rings that changed. */
 struct st_xdp_shadow {
 	struct st_backend *be;		/* [max_backends] */
+	struct st_htab index;		/* backend address -> id */
 	uint64_t *unused_since;		/* [max_backends] ns; 0: in the model */
 	struct rec__sig {
 		struct st_vip_key key;
@@ -35,6 +37,29 @@ struct st_xdp_shadow {
 	} *sigs;
 	size_t nsigs;
 };
+
+/* Index key of a backend: what identifies it (address, port, family). */
+struct rec__bkey {
+	__be32 addr[4];
+	__be16 port;
+	__u8 family;
+	__u8 pad;
+};
+
+static struct rec__bkey rec__bkey(const struct st_backend *b)
+{
+	struct rec__bkey k = { .port = b->port, .family = b->family };
+
+	memcpy(k.addr, b->addr, 16);
+	return k;
+}
+
+static void rec__index_add(struct st_xdp_shadow *sh, const struct st_backend *b, uint32_t id)
+{
+	struct rec__bkey k = rec__bkey(b);
+
+	st_htab_insert(&sh->index, &k, &id, 0);
+}
 
 int st_xdp_shadow_load(struct st_xdp_engine *e)
 {
@@ -51,8 +76,17 @@ int st_xdp_shadow_load(struct st_xdp_engine *e)
 		free(sh);
 		return -ENOMEM;
 	}
+	if (st_htab_init(&sh->index, sizeof(struct rec__bkey), sizeof(uint32_t),
+			 e->max_backends)) {
+		free(sh->be);
+		free(sh->unused_since);
+		free(sh);
+		return -ENOMEM;
+	}
 	for (id = 1; id < e->max_backends; id++)
-		bpf_map_lookup_elem(e->maps.backends, &id, &sh->be[id]);
+		if (!bpf_map_lookup_elem(e->maps.backends, &id, &sh->be[id]) &&
+		    (sh->be[id].flags & ST_BE_F_VALID))
+			rec__index_add(sh, &sh->be[id], id);
 	e->shadow = sh;
 	return 0;
 }
@@ -62,26 +96,19 @@ void st_xdp_shadow_free(struct st_xdp_engine *e)
 	if (!e->shadow)
 		return;
 	free(e->shadow->be);
+	st_htab_free(&e->shadow->index);
 	free(e->shadow->unused_since);
 	free(e->shadow->sigs);
 	free(e->shadow);
 	e->shadow = NULL;
 }
 
-static int rec__same_backend(const struct st_backend *a, const struct st_backend *b)
-{
-	return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, 16);
-}
-
 uint32_t st_xdp_backend_id(const struct st_xdp_engine *e, const struct st_backend *want)
 {
-	uint32_t id;
+	struct rec__bkey k = rec__bkey(want);
+	uint32_t *id = e->shadow ? st_htab_lookup(&e->shadow->index, &k) : NULL;
 
-	for (id = 1; e->shadow && id < e->max_backends; id++)
-		if ((e->shadow->be[id].flags & ST_BE_F_VALID) &&
-		    rec__same_backend(&e->shadow->be[id], want))
-			return id;
-	return 0;
+	return id ? *id : 0;
 }
 
 /* Existing id, or a new one written to the map now. 0 if full. */
@@ -102,6 +129,7 @@ static uint32_t rec__backend_id(struct st_xdp_engine *e, const struct st_backend
 	if (st_lbmaps_set_backend(&e->maps, id, &fresh))
 		return 0;
 	e->shadow->be[id] = fresh;
+	rec__index_add(e->shadow, &fresh, id);
 	return id;
 }
 
@@ -116,28 +144,33 @@ int st_xdp_service_id(const struct st_xdp_engine *e, const struct st_vip_key *k,
 	return 0;
 }
 
-/* A free service id: not used by any entry of st_svcs. */
-static int rec__free_svc_id(struct st_xdp_engine *e, uint32_t *id)
+/* Service ids in use in st_svcs (one walk per apply). */
+static uint8_t *rec__svc_used(struct st_xdp_engine *e)
 {
 	uint8_t *used = calloc(e->maps.max_services, 1);
 	struct st_vip_key k, next;
 	struct st_svc v;
 	int first = 1;
-	uint32_t i;
 
-	if (!used)
-		return -ENOMEM;
-	while (!bpf_map_get_next_key(e->maps.svcs, first ? NULL : &k, &next)) {
+	while (used && !bpf_map_get_next_key(e->maps.svcs, first ? NULL : &k, &next)) {
 		first = 0;
 		k = next;
 		if (!bpf_map_lookup_elem(e->maps.svcs, &k, &v) && v.id < e->maps.max_services)
 			used[v.id] = 1;
 	}
+	return used;
+}
+
+/* A free service id, marked used. */
+static int rec__free_svc_id(struct st_xdp_engine *e, uint8_t *used, uint32_t *id)
+{
+	uint32_t i;
+
 	for (i = 0; i < e->maps.max_services && used[i]; i++)
 		;
-	free(used);
 	if (i == e->maps.max_services)
 		return -ENOSPC;
+	used[i] = 1;
 	*id = i;
 	return 0;
 }
@@ -221,7 +254,7 @@ static void rec__neigh(const struct st_model_service *ms,
 
 /* Build the service's Maglev table aside and swap it in. */
 static int rec__service(struct st_xdp_engine *e, const struct st_model_service *ms,
-			uint32_t *ring)
+			uint32_t *ring, uint8_t *svc_used)
 {
 	struct st_maglev_backend *mb = calloc(ms->nbackends + 1, sizeof(*mb));
 	struct st_svc svc = { .flags = ms->flags };
@@ -243,7 +276,7 @@ static int rec__service(struct st_xdp_engine *e, const struct st_model_service *
 	if (!err)
 		err = st_maglev_build(mb, ms->nbackends, ring, e->maps.ring_size);
 	if (!err && st_xdp_service_id(e, &ms->key, &svc.id))
-		err = rec__free_svc_id(e, &svc.id);
+		err = rec__free_svc_id(e, svc_used, &svc.id);
 	if (!err)
 		err = st_lbmaps_set_service(&e->maps, &ms->key, &svc, ring);
 	free(mb);
@@ -335,6 +368,9 @@ static void rec__gc_backends(struct st_xdp_engine *e, const struct st_model *m, 
 			sh->unused_since[id] = now;
 		else if (now - sh->unused_since[id] > REC__BE_GRACE_NS &&
 			 !st_lbmaps_set_backend(&e->maps, id, &none)) {
+			struct rec__bkey k = rec__bkey(&sh->be[id]);
+
+			st_htab_delete(&sh->index, &k);
 			sh->be[id] = none;
 			sh->unused_since[id] = 0;
 			st_dbg("xdp: backend id %u released", id);
@@ -346,6 +382,7 @@ static void rec__gc_backends(struct st_xdp_engine *e, const struct st_model *m, 
 int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m)
 {
 	uint32_t *ring = calloc(e->maps.ring_size, sizeof(*ring));
+	uint8_t *svc_used = NULL;
 	size_t i, j, changed = 0;
 	int err;
 
@@ -354,6 +391,10 @@ int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m)
 		err = st_xdp_shadow_load(e);
 	if (!err)
 		rec__prune(e, m);
+	if (!err) {
+		svc_used = rec__svc_used(e);
+		err = svc_used ? 0 : -ENOMEM;
+	}
 	for (i = 0; !err && i < m->nservices; i++) {
 		const struct st_model_service *ms = &m->services[i];
 		uint64_t sig = rec__sig(ms, e->maps.ring_size);
@@ -365,7 +406,7 @@ int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m)
 		for (j = 0; j < ms->nbackends; j++)	/* first time or new backend */
 			if (!old || !st_xdp_backend_id(e, &ms->backends[j].be))
 				rec__neigh(ms, &ms->backends[j]);
-		err = rec__service(e, ms, ring);
+		err = rec__service(e, ms, ring, svc_used);
 		if (!err)
 			err = rec__remember(e, &ms->key, sig);
 		changed++;
@@ -377,6 +418,7 @@ int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m)
 	if (!err && st_neigh_manage_gateways())
 		st_warn("xdp: could not install managed neighbour entries for gateways");
 	free(ring);
+	free(svc_used);
 	if (!err)
 		st_dbg("xdp: %zu services, %zu reprogrammed", m->nservices, changed);
 	return err;
