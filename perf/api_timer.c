@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <jansson.h>
+#include "perf/bench_util.h"
 #include "ctrl/config/model.h"
 #include "ctrl/lb/maglev.h"
 #include "pkt/abi.h"
@@ -51,21 +52,6 @@ struct opts {
 
 /* ---- small things ------------------------------------------------------ */
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Nearest rank: the smallest sample with at least p of all at or below. */
 static double pct(const double *sorted, int n, double p)
 {
@@ -77,7 +63,7 @@ static double pct(const double *sorted, int n, double p)
 /* "p50=.. p99=.. max=.. min=.." of n samples, prefixed by `name`. */
 static void print_dist(const char *name, double *v, int n)
 {
-	qsort(v, n, sizeof(*v), cmp_double);
+	qsort(v, n, sizeof(*v), bench_cmp_double);
 	printf(" %sp50=%.3f %sp99=%.3f %smax=%.3f %smin=%.3f", name, pct(v, n, 0.5),
 	       name, pct(v, n, 0.99), name, v[n - 1], name, v[0]);
 }
@@ -210,7 +196,7 @@ static double last_apply_ms(const char *sock, struct resp *r)
 /* fork/exec/wait argv with stdout to /dev/null; the exit status or -1. */
 static int run(char **argv, double *ms)
 {
-	double t0 = now_ms();
+	double t0 = bench_now_ms();
 	pid_t pid = fork();
 	int st;
 
@@ -227,7 +213,7 @@ static int run(char **argv, double *ms)
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -1;
-	*ms = now_ms() - t0;
+	*ms = bench_now_ms() - t0;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -434,9 +420,9 @@ static int change(const struct opts *o, uint32_t w, struct resp *r, double *ms)
 	snprintf(path, sizeof(path), "/v1/services/%s/backends/%s/weight", o->service,
 		 o->backend);
 	snprintf(body, sizeof(body), "{\"weight\": %u}", w);
-	t0 = now_ms();
+	t0 = bench_now_ms();
 	err = http_call(o->socket, "PUT", path, body, r);
-	*ms = now_ms() - t0;
+	*ms = bench_now_ms() - t0;
 	return err || r->status != 200 ? -1 : 0;
 }
 
@@ -468,7 +454,7 @@ static void *watch_run(void *arg)
 			continue;
 		}
 		if (!ring_id(w->d, &id) && id != w->before) {
-			w->t_flip = now_ms();
+			w->t_flip = bench_now_ms();
 			__atomic_store_n(&w->armed, 0, __ATOMIC_RELEASE);
 		} else {
 			nanosleep(&poll, NULL);
@@ -481,17 +467,17 @@ static void watch_arm(struct watch *w, uint32_t before)
 {
 	w->before = before;
 	w->t_flip = 0;
-	w->t0 = now_ms();
+	w->t0 = bench_now_ms();
 	__atomic_store_n(&w->armed, 1, __ATOMIC_RELEASE);
 }
 
 /* ms from arming to the flip, or NAN if none within a second. */
 static double watch_result(struct watch *w)
 {
-	double end = now_ms() + 1000;
+	double end = bench_now_ms() + 1000;
 	struct timespec nap = { 0, 50000 };
 
-	while (__atomic_load_n(&w->armed, __ATOMIC_ACQUIRE) && now_ms() < end)
+	while (__atomic_load_n(&w->armed, __ATOMIC_ACQUIRE) && bench_now_ms() < end)
 		nanosleep(&nap, NULL);
 	if (__atomic_exchange_n(&w->armed, 0, __ATOMIC_ACQ_REL))
 		return NAN;
@@ -575,9 +561,9 @@ static int mode_repeat(const struct opts *o)
 		if (o->cmd) {
 			rc = run(o->cmd, &t[i]);
 		} else {
-			t0 = now_ms();
+			t0 = bench_now_ms();
 			rc = http_call(o->socket, "GET", "/v1/status", NULL, r);
-			t[i] = now_ms() - t0;
+			t[i] = bench_now_ms() - t0;
 			rc = rc || r->status != 200;
 		}
 		if (rc) {
@@ -603,20 +589,20 @@ static int mode_parse(const struct opts *o, const char *file)
 
 	for (i = 0; a && b && i <= o->n; i++) {	/* run 0 is a warm-up */
 		config_init(&c);
-		t0 = now_ms();
+		t0 = bench_now_ms();
 		if (config_read_file(&c, file) != CONFIG_TRUE) {
 			fprintf(stderr, "api_timer: %s:%d: %s\n", file, config_error_line(&c),
 				config_error_text(&c));
 			return 1;
 		}
-		a[i] = now_ms() - t0;
+		a[i] = bench_now_ms() - t0;
 		config_destroy(&c);
-		t0 = now_ms();
+		t0 = bench_now_ms();
 		if (st_config_load(file, &m, err, sizeof(err))) {
 			fprintf(stderr, "api_timer: %s", err);
 			return 1;
 		}
-		b[i] = now_ms() - t0;
+		b[i] = bench_now_ms() - t0;
 		st_model_free(&m);
 	}
 	if (!a || !b)
@@ -676,13 +662,13 @@ static int mode_ringcost(const struct opts *o)
 	for (i = 0; i < o->ring_size; i++)
 		keys[i] = i;
 	for (k = 0; k <= o->n && !err; k++) {	/* run 0 is a warm-up */
-		t0 = now_ms();
+		t0 = bench_now_ms();
 		err = st_maglev_build(be, o->nbe, ring, o->ring_size);
-		a[k] = now_ms() - t0;
+		a[k] = bench_now_ms() - t0;
 		count = o->ring_size;
-		t0 = now_ms();
+		t0 = bench_now_ms();
 		err = err ? err : bpf_map_update_batch(fd, keys, ring, &count, NULL);
-		b[k] = now_ms() - t0;
+		b[k] = bench_now_ms() - t0;
 	}
 	close(fd);
 	if (err) {
@@ -701,7 +687,7 @@ static int mode_ringcost(const struct opts *o)
 static int mode_spawn(const struct opts *o)
 {
 	static char buf[1 << 20];
-	double t0 = now_ms(), deadline = t0 + o->timeout_s * 1e3;
+	double t0 = bench_now_ms(), deadline = t0 + o->timeout_s * 1e3;
 	struct timespec ms1 = { 0, 1000000 };
 	pid_t pid;
 	int fd;
@@ -719,7 +705,7 @@ static int mode_spawn(const struct opts *o)
 		execvp(o->cmd[0], o->cmd);
 		_exit(127);
 	}
-	while (now_ms() < deadline) {
+	while (bench_now_ms() < deadline) {
 		ssize_t n = 0;
 
 		fd = open(o->log, O_RDONLY | O_CLOEXEC);
@@ -729,7 +715,7 @@ static int mode_spawn(const struct opts *o)
 		}
 		buf[n > 0 ? n : 0] = 0;
 		if (strstr(buf, o->until)) {
-			printf("ms=%.3f pid=%d\n", now_ms() - t0, (int)pid);
+			printf("ms=%.3f pid=%d\n", bench_now_ms() - t0, (int)pid);
 			return 0;
 		}
 		if (waitpid(pid, NULL, WNOHANG) == pid) {

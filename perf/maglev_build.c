@@ -8,6 +8,7 @@
  * the program fails if they do not. Prints median and min wall time
  * (CLOCK_MONOTONIC) on one core, with the machine and the command line.
  */
+#include "perf/bench_util.h"
 #include "ctrl/lb/maglev.h"
 #include "tests/lib/maglev_ref.h"
 
@@ -39,22 +40,7 @@ static uint64_t rnd(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* ---- timing ------------------------------------------------------------- */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 typedef int build_fn(const struct st_maglev_backend *, size_t, uint32_t *, uint32_t);
 
@@ -67,15 +53,15 @@ static int time_builds(build_fn *fn, const struct st_maglev_backend *be, size_t 
 	if (!ms)
 		return -1;
 	for (int r = 0; r < reps; r++) {
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 
 		if (fn(be, n, table, size) != 0) {
 			free(ms);
 			return -1;
 		}
-		ms[r] = now_ms() - t0;
+		ms[r] = bench_now_ms() - t0;
 	}
-	qsort(ms, (size_t)reps, sizeof(*ms), cmp_double);
+	qsort(ms, (size_t)reps, sizeof(*ms), bench_cmp_double);
 	st->min_ms = ms[0];
 	st->median_ms = reps % 2 ? ms[reps / 2] : (ms[reps / 2 - 1] + ms[reps / 2]) / 2;
 	free(ms);
