@@ -34,6 +34,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(max_entries, 2 * ST_MAX_SERVICES_DEFAULT * ST_RING_SIZE_DEFAULT);
+	__uint(map_flags, BPF_F_MMAPABLE);	/* userspace writes rings by memcpy */
 } st_ring SEC(".maps");
 
 struct {

@@ -184,7 +184,7 @@ static void cfg__iface(struct cfg__ctx *c, const config_setting_t *s, int i,
 static const char *const cfg__gw_keys[] = {
 	"interfaces", "snat_address", "snat_address6", "maglev_table_size",
 	"max_services", "max_backends", "conntrack_entries", "bpffs", "api",
-	NULL,
+	"metrics", NULL,
 };
 
 static void cfg__snat(struct cfg__ctx *c, const config_setting_t *gw,
@@ -306,6 +306,55 @@ static void cfg__api(struct cfg__ctx *c, const config_setting_t *gw, struct st_m
 	}
 }
 
+static const char *const cfg__metrics_keys[] = { "listen", NULL };
+
+/* "A.B.C.D:PORT" or "[IPv6]:PORT" with a port in 1..65535. */
+static int cfg__hostport(const char *s)
+{
+	const char *colon = strrchr(s, ':'), *h = s, *he = colon;
+	char host[INET6_ADDRSTRLEN], *end;
+	unsigned char buf[16];
+	long port;
+
+	if (!colon)
+		return -EINVAL;
+	if (*s == '[') {
+		h = s + 1;
+		he = colon - 1;
+		if (he < h || *he != ']')
+			return -EINVAL;
+	}
+	if ((size_t)(he - h) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, h, he - h);
+	host[he - h] = 0;
+	if (inet_pton(*s == '[' ? AF_INET6 : AF_INET, host, buf) != 1)
+		return -EINVAL;
+	port = strtol(colon + 1, &end, 10);
+	return colon[1] >= '0' && colon[1] <= '9' && !*end && port >= 1 && port <= 65535 ?
+		0 : -EINVAL;
+}
+
+static void cfg__metrics(struct cfg__ctx *c, const config_setting_t *gw, struct st_model *m)
+{
+	config_setting_t *g = config_setting_get_member(gw, "metrics");
+	const char *v;
+
+	if (!g)
+		return;
+	if (!config_setting_is_group(g)) {
+		cfg__error(c, g, "gateway.metrics", "must be a group");
+		return;
+	}
+	cfg__known(c, g, "gateway.metrics", cfg__metrics_keys);
+	v = cfg__str(c, g, "gateway.metrics", "listen", 1);
+	if (v && (strlen(v) >= sizeof(m->metrics_listen) || cfg__hostport(v)))
+		cfg__error(c, config_setting_get_member(g, "listen"), "gateway.metrics",
+			   "\"listen\" = \"%s\" is not IPv4:PORT or [IPv6]:PORT", v);
+	else if (v)
+		snprintf(m->metrics_listen, sizeof(m->metrics_listen), "%s", v);
+}
+
 static void cfg__gateway(struct cfg__ctx *c, const config_setting_t *gw,
 			 struct st_model *m)
 {
@@ -348,6 +397,7 @@ static void cfg__gateway(struct cfg__ctx *c, const config_setting_t *gw,
 	if (s)
 		snprintf(m->bpffs, sizeof(m->bpffs), "%s", s);
 	cfg__api(c, gw, m);
+	cfg__metrics(c, gw, m);
 }
 
 static const char *const cfg__health_keys[] = {

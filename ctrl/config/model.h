@@ -93,6 +93,7 @@ struct st_model {
 	uint32_t ct_entries;
 	char bpffs[PATH_MAX];
 	struct st_api_cfg api;
+	char metrics_listen[64];	/* Prometheus exporter "ADDR:PORT"; "" disables */
 	struct st_model_service *services;
 	size_t nservices;
 };

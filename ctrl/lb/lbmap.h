@@ -5,6 +5,10 @@
 #ifndef STRAIT_CTRL_LB_LBMAP_H
 #define STRAIT_CTRL_LB_LBMAP_H
 
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "lbmap.c writes mmapped rings as little-endian 8-byte slots"
+#endif
+
 #include <stdint.h>
 #include "pkt/abi.h"
 
@@ -13,6 +17,8 @@ struct bpf_object;
 struct st_lbmaps {
 	int svcs, ring, backends, ct, nat, addrs, cfg;
 	int stats, drops, svc_stats, be_stats;
+	uint64_t *ring_mem;		/* st_ring mmapped (8-byte slots), or NULL */
+	size_t ring_mem_len;
 	uint32_t ring_size;
 	uint32_t max_services;
 	int ncpus;
@@ -21,6 +27,9 @@ struct st_lbmaps {
 /* Find every map of a loaded lb object by name. 0 or -ENOENT. */
 int st_lbmaps_open(struct st_lbmaps *m, struct bpf_object *obj,
 		   uint32_t ring_size, uint32_t max_services);
+
+/* Unmap what st_lbmaps_open mapped. */
+void st_lbmaps_close(struct st_lbmaps *m);
 
 /* Size the maps of an opened (not yet loaded) object. */
 int st_lbmaps_size(struct bpf_object *obj, uint32_t ring_size,

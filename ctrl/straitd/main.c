@@ -20,6 +20,7 @@
 #include "ctrl/xdp/engine.h"
 #include "ctrl/api/api.h"
 #include "ctrl/core/loop.h"
+#include "ctrl/metrics/metrics.h"
 #include "ctrl/straitd/daemon.h"
 #include <sys/epoll.h>
 
@@ -165,6 +166,7 @@ static void straitd__tick(struct st_loop *l, void *arg)
 static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 {
 	struct straitd__ctx c = { .d = d, .o = o };
+	struct st_metrics *metrics = NULL;
 	char err[512];
 	int fd = straitd__signals(), rc;
 
@@ -180,11 +182,22 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 			return 1;
 		}
 	}
+	if (d->model.metrics_listen[0]) {
+		metrics = st_metrics_new(d, err, sizeof(err));
+		if (!metrics) {
+			st_err("metrics: %s", err);
+			st_api_free(d->api);
+			d->api = NULL;
+			close(fd);
+			return 1;
+		}
+	}
 	if (st_daemon_start_health(d))
 		st_warn("health: checks could not start");
 	st_timer_start(d->loop, STRAITD__TICK_MS, straitd__tick, d);
 	fprintf(stderr, "straitd: ready (%zu services)\n", d->model.nservices);
 	rc = st_loop_run(d->loop);
+	st_metrics_free(metrics);
 	st_api_free(d->api);
 	d->api = NULL;
 	close(fd);

@@ -89,7 +89,8 @@ static int eng__check_pin(struct bpf_map *map, const char *path)
 	    info.type == bpf_map__type(map) &&
 	    info.key_size == bpf_map__key_size(map) &&
 	    info.value_size == bpf_map__value_size(map) &&
-	    info.max_entries == bpf_map__max_entries(map)) {
+	    info.max_entries == bpf_map__max_entries(map) &&
+	    info.map_flags == bpf_map__map_flags(map)) {
 		close(fd);
 		return 0;
 	}
@@ -264,6 +265,7 @@ void st_xdp_close(struct st_xdp_engine *e)
 	if (!e)
 		return;
 	st_xdp_shadow_free(e);
+	st_lbmaps_close(&e->maps);
 	lb__destroy(e->skel);	/* closes fds; pins and attachments stay */
 	e->skel = NULL;
 }

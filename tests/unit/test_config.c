@@ -235,3 +235,21 @@ Test(config, snat_and_interface_overlaps)
 	bad("gateway: { interfaces = ( { name = \"eth0\"; }, { name = \"eth0\"; } ); };",
 	    "gateway.interfaces.[1]: interface eth0 is listed twice");
 }
+
+Test(config, metrics_listen)
+{
+	struct st_model m;
+#define MGW(v) "gateway: { interfaces = ( { name = \"eth0\"; } ); metrics = { listen = " v "; }; };"
+
+	cr_assert_eq(parse(MGW("\"[::1]:9477\""), &m), 0, "%s", err);
+	cr_assert_str_eq(m.metrics_listen, "[::1]:9477");
+	st_model_free(&m);
+	bad(MGW("\"localhost:9477\""), "gateway.metrics: \"listen\" = \"localhost:9477\" is not");
+	bad(MGW("\"127.0.0.1\""), "gateway.metrics: \"listen\"");
+	bad(MGW("\"127.0.0.1:0\""), "gateway.metrics: \"listen\"");
+	bad(MGW("\"::1:9477\""), "gateway.metrics: \"listen\"");
+	bad(MGW("9477"), "gateway.metrics: \"listen\" must be a string");
+	bad("gateway: { interfaces = ( { name = \"eth0\"; } ); metrics = { port = 1; }; };",
+	    "gateway.metrics: unknown key \"port\"");
+#undef MGW
+}
