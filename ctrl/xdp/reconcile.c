@@ -31,11 +31,8 @@ struct st_xdp_shadow {
 	struct st_backend *be;		/* [max_backends] */
 	struct st_htab index;		/* backend address -> id */
 	uint64_t *unused_since;		/* [max_backends] ns; 0: in the model */
-	struct rec__sig {
-		struct st_vip_key key;
-		uint64_t sig;
-	} *sigs;
-	size_t nsigs;
+	struct st_htab sigs;		/* service key -> signature last programmed */
+	uint64_t keys_sig;		/* of the service keys + SNAT: addresses */
 };
 
 /* Index key of a backend: what identifies it (address, port, family). */
@@ -77,7 +74,10 @@ int st_xdp_shadow_load(struct st_xdp_engine *e)
 		return -ENOMEM;
 	}
 	if (st_htab_init(&sh->index, sizeof(struct rec__bkey), sizeof(uint32_t),
-			 e->max_backends)) {
+			 e->max_backends) ||
+	    st_htab_init(&sh->sigs, sizeof(struct st_vip_key), sizeof(uint64_t),
+			 e->maps.max_services)) {
+		st_htab_free(&sh->index);
 		free(sh->be);
 		free(sh->unused_since);
 		free(sh);
@@ -98,7 +98,7 @@ void st_xdp_shadow_free(struct st_xdp_engine *e)
 	free(e->shadow->be);
 	st_htab_free(&e->shadow->index);
 	free(e->shadow->unused_since);
-	free(e->shadow->sigs);
+	st_htab_free(&e->shadow->sigs);
 	free(e->shadow);
 	e->shadow = NULL;
 }
@@ -190,6 +190,8 @@ static void rec__prune(struct st_xdp_engine *e, const struct st_model *m)
 				break;
 		if (i == m->nservices) {
 			bpf_map_delete_elem(e->maps.svcs, &k);
+			if (e->shadow)
+				st_htab_delete(&e->shadow->sigs, &k);
 			first = 1;	/* restart: the walk lost its place */
 		}
 	}
@@ -212,30 +214,22 @@ static uint64_t rec__sig(const struct st_model_service *ms, uint32_t ring_size)
 	return h;
 }
 
-static struct rec__sig *rec__find_sig(struct st_xdp_engine *e, const struct st_vip_key *k)
+/* What the address set and the service list depend on. */
+static uint64_t rec__keys_sig(const struct st_model *m)
 {
-	size_t i;
+	uint64_t h = 1469598103934665603ULL;
+	const unsigned char *p;
+	size_t i, j;
 
-	for (i = 0; i < e->shadow->nsigs; i++)
-		if (!memcmp(&e->shadow->sigs[i].key, k, sizeof(*k)))
-			return &e->shadow->sigs[i];
-	return NULL;
-}
-
-static int rec__remember(struct st_xdp_engine *e, const struct st_vip_key *k, uint64_t sig)
-{
-	struct rec__sig *s = rec__find_sig(e, k), *grown;
-
-	if (!s) {
-		grown = realloc(e->shadow->sigs, (e->shadow->nsigs + 1) * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		e->shadow->sigs = grown;
-		s = &grown[e->shadow->nsigs++];
-		s->key = *k;
+	for (i = 0; i < m->nservices; i++) {
+		p = (const unsigned char *)&m->services[i].key;
+		for (j = 0; j < sizeof(m->services[i].key); j++)
+			h = (h ^ p[j]) * 1099511628211ULL;
 	}
-	s->sig = sig;
-	return 0;
+	p = (const unsigned char *)&m->cfg;
+	for (j = 0; j < sizeof(m->cfg); j++)
+		h = (h ^ p[j]) * 1099511628211ULL;
+	return h | 1;	/* never 0, which means "not yet" */
 }
 
 /* Ask the kernel to keep the backend's next hop resolved (see neigh.h). */
@@ -384,35 +378,37 @@ int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m)
 	uint32_t *ring = calloc(e->maps.ring_size, sizeof(*ring));
 	uint8_t *svc_used = NULL;
 	size_t i, j, changed = 0;
-	int err;
+	uint64_t keys_sig = rec__keys_sig(m);
+	int err, keys_same;
 
 	err = ring ? st_lbmaps_set_cfg(&e->maps, &m->cfg) : -ENOMEM;
 	if (!err && !e->shadow)
 		err = st_xdp_shadow_load(e);
-	if (!err)
+	/* Same services and SNAT as last time: no walk of st_svcs/st_addrs. */
+	keys_same = !err && e->shadow->keys_sig == keys_sig;
+	if (!err && !keys_same)
 		rec__prune(e, m);
-	if (!err) {
-		svc_used = rec__svc_used(e);
-		err = svc_used ? 0 : -ENOMEM;
-	}
 	for (i = 0; !err && i < m->nservices; i++) {
 		const struct st_model_service *ms = &m->services[i];
 		uint64_t sig = rec__sig(ms, e->maps.ring_size);
-		struct rec__sig *old = rec__find_sig(e, &ms->key);
-		uint32_t id;
+		uint64_t *old = st_htab_lookup(&e->shadow->sigs, &ms->key);
 
-		if (old && old->sig == sig && !st_xdp_service_id(e, &ms->key, &id))
+		if (old && *old == sig)
 			continue;
 		for (j = 0; j < ms->nbackends; j++)	/* first time or new backend */
 			if (!old || !st_xdp_backend_id(e, &ms->backends[j].be))
 				rec__neigh(ms, &ms->backends[j]);
-		err = rec__service(e, ms, ring, svc_used);
-		if (!err)
-			err = rec__remember(e, &ms->key, sig);
+		if (!svc_used)
+			svc_used = rec__svc_used(e);
+		err = svc_used ? rec__service(e, ms, ring, svc_used) : -ENOMEM;
+		if (!err && st_htab_insert(&e->shadow->sigs, &ms->key, &sig, 0))
+			err = -ENOMEM;
 		changed++;
 	}
-	if (!err)
+	if (!err && !keys_same)
 		err = rec__addrs(e, m);
+	if (!err)
+		e->shadow->keys_sig = keys_sig;
 	if (!err)
 		rec__gc_backends(e, m, st_now_ns());
 	if (!err && st_neigh_manage_gateways())
