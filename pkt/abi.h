@@ -67,6 +67,7 @@ enum st_stat {
 	ST_STAT_ICMP_XLATE,	/* ICMP errors translated for a tracked flow */
 	ST_STAT_FRAG_PASS,	/* fragments not for a VIP, passed */
 	ST_STAT_FIB_PASS,	/* next hop is local: passed to the kernel */
+	ST_STAT_CT_MOVED,	/* tracked flows moved off a down backend */
 	ST_STAT__MAX,
 };
 
@@ -137,6 +138,7 @@ struct st_nh {
 
 /* Backend, st_backends[id]; id 0 means "none" in a ring. */
 #define ST_BE_F_VALID 0x1
+#define ST_BE_F_DOWN 0x2	/* health checks: flows tracked on it move */
 
 struct st_backend {
 	__be32 addr[4];

@@ -141,6 +141,19 @@ static __always_inline void st_nat_refresh(const struct st_meta *m,
 		nv->flags |= ST_NAT_F_CLOSING;
 }
 
+/* A flow tracked on a backend that health checks found down is balanced
+ * again (its packets would go nowhere; a UDP flow with a fixed 5-tuple
+ * would otherwise stay blackholed for as long as it keeps sending). */
+static __always_inline int st_lb_backend_down(__u32 id)
+{
+	struct st_backend *be = st_env_backend(id);
+
+	if (!be || !(be->flags & ST_BE_F_DOWN))
+		return 0;
+	st_env_count(ST_STAT_CT_MOVED, 0);
+	return 1;
+}
+
 /* New flow: pick, allocate the SNAT port, record conntrack. */
 static __always_inline int st_lb_new_flow(struct st_meta *m,
 					  const struct st_svc *svc,
@@ -195,7 +208,8 @@ static __always_inline int st_lb_forward(struct st_pkt *p, struct st_meta *m,
 	/* A flow tracked under the other forwarding mode (the service was
 	 * switched between nat and dsr) starts over in the current one. */
 	if (ct && st_ct_alive(ct, m, now) &&
-	    !(ct->flags & ST_CT_F_DSR) == !(svc->flags & ST_SVC_F_DSR)) {
+	    !(ct->flags & ST_CT_F_DSR) == !(svc->flags & ST_SVC_F_DSR) &&
+	    !st_lb_backend_down(ct->backend_id)) {
 		touched = st_ct_touch(ct, m, now);
 		nct.backend_id = ct->backend_id;
 		nct.snat_port = ct->snat_port;

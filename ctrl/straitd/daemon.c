@@ -162,6 +162,26 @@ static void daemon__update_fail_open(struct st_daemon *d)
 	}
 }
 
+/* The data path flags a backend (an address:port, shared by every service
+ * that lists it) down when each of those services has it down and is not
+ * failing open: its tracked flows then move. */
+static int daemon__down_everywhere(const struct st_daemon *d,
+				   const struct st_model_backend *b)
+{
+	size_t i, j;
+	int seen = 0;
+
+	for (i = 0; i < d->model.nservices; i++)
+		for (j = 0; j < d->model.services[i].nbackends; j++) {
+			if (strcmp(d->model.services[i].backends[j].ident, b->ident))
+				continue;
+			if (d->rt[i].be[j].health != ST_HS_DOWN || d->rt[i].fail_open)
+				return 0;
+			seen = 1;
+		}
+	return seen;
+}
+
 int st_daemon_apply(struct st_daemon *d)
 {
 	struct st_model eff;
@@ -176,8 +196,11 @@ int st_daemon_apply(struct st_daemon *d)
 	if (err)
 		return err;
 	for (i = 0; i < eff.nservices; i++)
-		for (j = 0; j < eff.services[i].nbackends; j++)
+		for (j = 0; j < eff.services[i].nbackends; j++) {
 			eff.services[i].backends[j].weight = st_daemon_effective_weight(d, i, j);
+			if (daemon__down_everywhere(d, &d->model.services[i].backends[j]))
+				eff.services[i].backends[j].be.flags |= ST_BE_F_DOWN;
+		}
 	err = st_xdp_apply(d->xdp, &eff);
 	st_model_free(&eff);
 	for (i = 0; !err && i < d->model.nservices; i++) {

@@ -111,12 +111,20 @@ uint32_t st_xdp_backend_id(const struct st_xdp_engine *e, const struct st_backen
 	return id ? *id : 0;
 }
 
-/* Existing id, or a new one written to the map now. 0 if full. */
+/* Existing id (its down flag brought up to date), or a new one written to
+ * the map now. 0 if full. */
 static uint32_t rec__backend_id(struct st_xdp_engine *e, const struct st_backend *want)
 {
 	uint32_t id = st_xdp_backend_id(e, want);
 	struct st_backend fresh = *want;
 
+	memset(&fresh.nh, 0, sizeof(fresh.nh));
+	fresh.flags = ST_BE_F_VALID | (want->flags & ST_BE_F_DOWN);
+	if (id && (e->shadow->be[id].flags & ST_BE_F_DOWN) != (fresh.flags & ST_BE_F_DOWN)) {
+		if (st_lbmaps_set_backend(&e->maps, id, &fresh))
+			return 0;
+		e->shadow->be[id] = fresh;
+	}
 	if (id)
 		return id;
 	for (id = 1; id < e->max_backends; id++)
@@ -124,8 +132,6 @@ static uint32_t rec__backend_id(struct st_xdp_engine *e, const struct st_backend
 			break;
 	if (id == e->max_backends)
 		return 0;
-	memset(&fresh.nh, 0, sizeof(fresh.nh));
-	fresh.flags = ST_BE_F_VALID;
 	if (st_lbmaps_set_backend(&e->maps, id, &fresh))
 		return 0;
 	e->shadow->be[id] = fresh;

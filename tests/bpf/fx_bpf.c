@@ -316,6 +316,13 @@ static int bpf_set_ring(void *p, const struct fx_table *t, __u32 svc,
 	return err;
 }
 
+static int bpf_set_backend(void *p, __u32 id, const struct st_backend *be)
+{
+	struct bpf_rt *rt = p;
+
+	return st_lbmaps_set_backend(&rt->maps, id, be);
+}
+
 static int bpf_age(void *p, __u64 ns)
 {
 	struct bpf_rt *rt = p;
@@ -420,6 +427,7 @@ static const struct fx_ops bpf_ops = {
 	.program = bpf_program,
 	.set_ring = bpf_set_ring,
 	.age = bpf_age,
+	.set_backend = bpf_set_backend,
 	.run = bpf_run,
 	.teardown = bpf_teardown,
 };

@@ -134,6 +134,16 @@ static int host_set_ring(void *rt, const struct fx_table *t, __u32 svc,
 	return 0;
 }
 
+static int host_set_backend(void *rt, __u32 id, const struct st_backend *be)
+{
+	struct host_rt *r = rt;
+
+	if (id >= r->h.max_backends)
+		return -ERANGE;
+	r->h.backends[id] = *be;
+	return 0;
+}
+
 static int host_age(void *rt, __u64 ns)
 {
 	struct host_rt *r = rt;
@@ -193,6 +203,7 @@ static const struct fx_ops host_ops = {
 	.program = host_program,
 	.set_ring = host_set_ring,
 	.age = host_age,
+	.set_backend = host_set_backend,
 	.run = host_run,
 	.teardown = host_teardown,
 };
