@@ -23,39 +23,7 @@
 
 /* ---- the stand-in daemon ---- */
 
-uint32_t st_daemon_effective_weight(const struct st_daemon *d, size_t svc, size_t be)
-{
-	const struct st_rt_backend *b = &d->rt[svc].be[be];
-
-	return b->health == ST_HS_DOWN && !d->rt[svc].fail_open ? 0 : b->weight;
-}
-
-int st_daemon_service_stats(const struct st_daemon *d, size_t svc, struct st_obj_stats *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->packets = 1000 + svc;
-	out->bytes = 64000 + svc;
-	out->new_flows = 10 + svc;
-	return 0;
-}
-
-int st_daemon_backend_stats(const struct st_daemon *d, size_t svc, size_t be,
-			    struct st_obj_stats *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->packets = 100 * (svc + 1) + be;
-	out->bytes = 6400 * (svc + 1) + be;
-	out->new_flows = 1 + be;
-	return 0;
-}
-
-int st_daemon_drops(const struct st_daemon *d, struct st_counter out[ST_DROP__MAX])
-{
-	memset(out, 0, sizeof(*out) * ST_DROP__MAX);
-	out[ST_DROP_NO_BACKEND].packets = 7;
-	out[ST_DROP_NO_BACKEND].bytes = 448;
-	return 0;
-}
+/* st_daemon_effective_weight and the counters: tests/lib/daemon_stats_stub.c */
 
 const char *st_drop_reason_name(unsigned int reason)
 {
