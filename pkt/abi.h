@@ -12,7 +12,7 @@
 
 #include <linux/types.h>
 
-#define ST_ABI_VERSION 1
+#define ST_ABI_VERSION 2
 
 /* Limits. Map sizes are set by the loader before load; these are defaults. */
 #define ST_MAX_SERVICES_DEFAULT 256
@@ -68,6 +68,10 @@ enum st_stat {
 	ST_STAT_FRAG_PASS,	/* fragments not for a VIP, passed */
 	ST_STAT_FIB_PASS,	/* next hop is local: passed to the kernel */
 	ST_STAT_CT_MOVED,	/* tracked flows moved off a down backend */
+	ST_STAT_EV_SENT,	/* flow records written to the event ring */
+	ST_STAT_EV_LOST,	/* records lost: the ring was full (slow reader) */
+	ST_STAT_EV_LIMITED,	/* records not written: per-CPU rate limit */
+	ST_STAT_HANDSHAKE,	/* TCP handshakes timed (SYN -> SYN-ACK) */
 	ST_STAT__MAX,
 };
 
@@ -166,6 +170,7 @@ struct st_flow_key {
 #define ST_CT_F_RST 0x4
 #define ST_CT_F_SEEN_REPLY 0x8
 #define ST_CT_F_DSR 0x10
+#define ST_CT_F_SYN 0x20	/* the flow began with a SYN: its handshake can be timed */
 
 #define ST_NAT_F_CLOSING 0x1	/* FIN or RST seen: the port frees up soon */
 
@@ -176,7 +181,10 @@ struct st_ct_val {
 	__be16 snat_port;	/* NAT mode: our source port toward the backend */
 	__u16 flags;		/* ST_CT_F_* */
 	__u32 svc_id;
-	__u32 pad;
+	__u32 handshake_us;	/* SYN -> SYN-ACK toward the backend (NAT); 0: not seen */
+	__u64 created_ns;	/* precise clock at the first packet */
+	__u64 packets;		/* client -> backend, counted without atomics */
+	__u64 bytes;
 };
 
 /* Reverse NAT value (key: backend -> SNAT address flow). */
@@ -190,14 +198,99 @@ struct st_nat_val {
 	__u32 flags;		/* ST_NAT_F_* */
 	__u64 last_seen_ns;
 	struct st_nh nh;	/* next hop toward the client (data path) */
+	__u64 packets;		/* backend -> client */
+	__u64 bytes;
 };
 
 /* Runtime configuration (array map st_cfg, one entry). */
+#define ST_CFG_F_EVENTS 0x1	/* write flow records to st_events */
+
 struct st_cfg {
 	__be32 snat4[4];	/* IPv4 SNAT address in [0]; zero: none */
 	__be32 snat6[4];	/* IPv6 SNAT address; all zero: none */
-	__u32 flags;
-	__u32 pad;
+	__u32 flags;		/* ST_CFG_F_* */
+	__u32 ev_rate;		/* flow records per second per CPU; 0: no limit */
+};
+
+/* Flow records: what happened to a flow, written by the data path into a
+ * ring (BPF ring buffer st_events; the host environment's list) and read
+ * by straitd, which names services and backends and keeps the history.
+ * Writing never waits: a full ring loses the record (ST_STAT_EV_LOST),
+ * never the packet. */
+enum st_ev_type {
+	ST_EV_NONE = 0,
+	ST_EV_FLOW_NEW,		/* a flow got its backend (and SNAT port) */
+	ST_EV_FLOW_END,		/* a TCP flow closed: FIN both ways, or RST */
+	ST_EV_DROP,		/* a packet was dropped (reason) */
+	ST_EV__MAX,
+};
+
+#define ST_EV_F_DSR 0x1		/* the service forwards by DSR */
+#define ST_EV_F_REPLY 0x2	/* seen in the reply direction (backend -> client) */
+#define ST_EV_F_RST 0x4		/* FLOW_END: ended by a reset */
+
+struct st_flow_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	__u8 type;		/* ST_EV_* */
+	__u8 verdict;		/* ST_TX, ST_REDIRECT, ST_PASS, ST_DROP */
+	__u8 reason;		/* ST_DROP_* for drops */
+	__u8 tcp_flags;		/* of the packet (new, drop, end) */
+	__u8 family;		/* 0: the packet did not parse that far */
+	__u8 proto;
+	__u8 flags;		/* ST_EV_F_* */
+	__u8 pad0;
+	__u32 ifindex;		/* ingress */
+	__u32 svc_id;		/* 0 with no service */
+	__u32 backend_id;	/* 0 with no backend */
+	__be32 saddr[4];	/* the packet as it arrived; for FLOW_END */
+	__be32 daddr[4];	/* the client -> VIP flow */
+	__be16 sport;
+	__be16 dport;
+	__be16 snat_port;	/* NAT: our source port toward the backend */
+	__u16 pad1;
+	__u32 len;		/* packet length (new, drop) */
+	__u32 handshake_us;	/* FLOW_END: SYN -> SYN-ACK, 0 if not seen */
+	__u64 packets_in;	/* FLOW_END: client -> backend */
+	__u64 bytes_in;
+	__u64 packets_out;	/* FLOW_END: backend -> client (NAT only) */
+	__u64 bytes_out;
+	__u64 duration_ns;	/* FLOW_END: first packet to the close */
+};
+
+/* A four-tuple to write: source and destination address and port. */
+struct st_tuple {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be16 sport;
+	__be16 dport;
+};
+
+/* Per-CPU scratch space of the rare paths (new flows, ICMP errors): the
+ * values they build are too big for the BPF stack beside the rest of the
+ * pipeline (512 bytes for the program and its subprograms together). */
+struct st_scratch {
+	struct st_ct_val ct;		/* new flow */
+	struct st_nat_val nv;
+	struct st_flow_key q;		/* ICMP error: the quoted flow */
+	struct st_flow_key k;		/* its conntrack or reverse NAT key */
+	struct st_tuple o, in;		/* outer and quoted rewrites */
+	__be32 snat[4];
+};
+
+/* Per-CPU budget of flow records (st_ev_budget[0]). */
+struct st_ev_budget {
+	__u64 window_ns;	/* start of the current one-second window */
+	__u64 used;		/* records written in it */
+};
+
+/* TCP handshake time toward each backend (SYN forwarded -> SYN-ACK seen,
+ * NAT services), array st_hs_hist[backend id]. Bucket i counts handshakes
+ * shorter than 2^i microseconds; the last one is everything longer. */
+#define ST_HS_BUCKETS 24
+
+struct st_hs_hist {
+	__u64 count[ST_HS_BUCKETS];
+	__u64 sum_ns;
 };
 
 /* Load-time parameters: `const volatile` globals in BPF, a plain global in
@@ -224,8 +317,13 @@ ST_ASSERT_SIZE(st_addr_val, 8);
 ST_ASSERT_SIZE(st_nh, 32);
 ST_ASSERT_SIZE(st_backend, 56);
 ST_ASSERT_SIZE(st_flow_key, 40);
-ST_ASSERT_SIZE(st_ct_val, 24);
-ST_ASSERT_SIZE(st_nat_val, 88);
+ST_ASSERT_SIZE(st_ct_val, 48);
+ST_ASSERT_SIZE(st_nat_val, 104);
+ST_ASSERT_SIZE(st_flow_event, 120);
+ST_ASSERT_SIZE(st_hs_hist, 200);
+ST_ASSERT_SIZE(st_ev_budget, 16);
+ST_ASSERT_SIZE(st_tuple, 36);
+ST_ASSERT_SIZE(st_scratch, 320);
 ST_ASSERT_SIZE(st_cfg, 40);
 ST_ASSERT_SIZE(st_params, 40);
 _Static_assert(__builtin_offsetof(struct st_flow_key, sport) == 32, "flow key ports");

@@ -11,6 +11,22 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #endif
 
+/* Rare paths (flow records) as BPF subprograms: their locals get a frame
+ * of their own instead of growing the main program's 512-byte stack. */
+#ifndef __noinline
+#define __noinline __attribute__((noinline))
+#endif
+#define ST_COLD static __noinline
+
+/* A BPF global function: verified once, on its own, from its argument
+ * types (pointer arguments may be NULL and must be checked; they carry no
+ * packet pointers). The host build inlines it like the rest. */
+#if defined(__bpf__)
+#define ST_GLOBAL __noinline
+#else
+#define ST_GLOBAL static inline
+#endif
+
 /* Loops in the pipeline have constant bounds; BPF wants them unrolled. */
 #if defined(__clang__)
 #define ST_UNROLL _Pragma("unroll")

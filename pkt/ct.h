@@ -16,13 +16,20 @@
 #include "pkt/hash.h"
 #include "pkt/parse.h"
 
+/* A TCP flow is closed after a reset, or a FIN from each side (in DSR
+ * the backend's FIN never passes here: the client's is enough). */
+static __always_inline int st_ct_closed(__u16 flags)
+{
+	return (flags & ST_CT_F_RST) ||
+	       ((flags & ST_CT_F_FIN_IN) &&
+		(flags & (ST_CT_F_FIN_OUT | ST_CT_F_DSR)));
+}
+
 static __always_inline __u64 st_ct_timeout(__u8 proto, __u16 flags)
 {
 	if (proto != IPPROTO_TCP)
 		return ST_PARAM(udp_timeout_ns);
-	if ((flags & ST_CT_F_RST) ||
-	    ((flags & ST_CT_F_FIN_IN) &&
-	     (flags & (ST_CT_F_FIN_OUT | ST_CT_F_DSR))))
+	if (st_ct_closed(flags))
 		return ST_PARAM(tcp_fin_timeout_ns);
 	return ST_PARAM(tcp_timeout_ns);
 }
@@ -33,7 +40,7 @@ static __always_inline int st_ct_alive(const struct st_ct_val *ct,
 	if (now - ct->last_seen_ns > st_ct_timeout(m->flow.proto, ct->flags))
 		return 0;
 	/* A new SYN on a closing flow is a new connection (port reuse). */
-	if ((m->tcp_flags & (ST_TCP_SYN | 0x10)) == ST_TCP_SYN &&
+	if ((m->tcp_flags & (ST_TCP_SYN | ST_TCP_ACK)) == ST_TCP_SYN &&
 	    st_ct_timeout(m->flow.proto, ct->flags) == ST_PARAM(tcp_fin_timeout_ns))
 		return 0;
 	return 1;
@@ -102,43 +109,44 @@ static __always_inline int st_nat_same_client(const struct st_nat_val *a,
  * range. Only the first try looks at the entry in the way (to take it over
  * when it is this very client flow, or expired): looking up an LRU entry
  * marks it used, and touching every taken neighbour would keep clusters of
- * stale entries alive. Returns 0 or -1 (no port). */
-static __always_inline int st_nat_alloc(const struct st_meta *m,
+ * stale entries alive. `nvp` is space for the new entry, zeroed.
+ * Returns 0 or -1 (no port). */
+static __always_inline int st_nat_alloc(const struct st_flow_key *flow,
 					const struct st_backend *be,
 					const __be32 *snat, __u32 svc_id,
-					__u32 be_id, __u64 now, __be16 *port_out)
+					__u32 be_id, __u64 now,
+					struct st_nat_val *nvp, __be16 *port_out)
 {
 	struct st_flow_key rk = {};
-	struct st_nat_val nv = {};
 	struct st_nat_val *old;
 	int i;
 
 	__builtin_memcpy(rk.saddr, be->addr, 16);
 	__builtin_memcpy(rk.daddr, snat, 16);
 	rk.sport = be->port;
-	rk.proto = m->flow.proto;
-	rk.family = m->flow.family;
-	__builtin_memcpy(nv.client_addr, m->flow.saddr, 16);
-	__builtin_memcpy(nv.vip_addr, m->flow.daddr, 16);
-	nv.client_port = m->flow.sport;
-	nv.vip_port = m->flow.dport;
-	nv.svc_id = svc_id;
-	nv.backend_id = be_id;
-	nv.last_seen_ns = now;
+	rk.proto = flow->proto;
+	rk.family = flow->family;
+	__builtin_memcpy(nvp->client_addr, flow->saddr, 16);
+	__builtin_memcpy(nvp->vip_addr, flow->daddr, 16);
+	nvp->client_port = flow->sport;
+	nvp->vip_port = flow->dport;
+	nvp->svc_id = svc_id;
+	nvp->backend_id = be_id;
+	nvp->last_seen_ns = now;
 
 ST_UNROLL
 	for (i = 0; i < ST_NAT_PORT_PROBES; i++) {
-		__u32 h = st_hash_flow(&m->flow, 0, ST_HASH_SEED_PORT + i);
+		__u32 h = st_hash_flow(flow, 0, ST_HASH_SEED_PORT + i);
 
 		rk.dport = st_htons((__u16)(ST_NAT_PORT_MIN + h % (65536 - ST_NAT_PORT_MIN)));
-		if (st_env_nat_insert(&rk, &nv, 1) == 0)
+		if (st_env_nat_insert(&rk, nvp, 1) == 0)
 			goto found;
 		if (i)
 			continue;
 		old = st_env_nat_lookup(&rk);
-		if (old && (st_nat_same_client(old, &nv) ||
+		if (old && (st_nat_same_client(old, nvp) ||
 			    st_nat_expired(old, rk.proto, now)) &&
-		    st_env_nat_insert(&rk, &nv, 0) == 0)
+		    st_env_nat_insert(&rk, nvp, 0) == 0)
 			goto found;
 	}
 	return -1;

@@ -13,7 +13,13 @@
  *                         int exclusive)     0 or -1 (exists / full)
  *   struct st_addr_val *st_env_addr(const struct st_addr_key *)
  *   struct st_cfg *st_env_cfg(void)
- *   __u64 st_env_now(void)                  monotonic ns (bpf_ktime_get_ns)
+ *   __u64 st_env_now(void)                  monotonic ns, coarse (timeouts)
+ *   __u64 st_env_clock(void)                monotonic ns, precise (records)
+ *   struct st_flow_event *st_env_ev_reserve(void)   NULL when the ring is full
+ *   void st_env_ev_submit(struct st_flow_event *)
+ *   struct st_ev_budget *st_env_ev_budget(void)     this CPU's record budget
+ *   struct st_hs_hist *st_env_hs_hist(__u32 backend id)
+ *   struct st_scratch *st_env_scratch(void)         this CPU's scratch space
  *   int st_env_fib(struct st_pkt *, struct st_fib *)   ST_FIB_*
  *   int st_env_redirect(struct st_pkt *, __u32 ifindex) -> ST_REDIRECT
  *   void st_env_count(__u32 stat, __u32 bytes)

@@ -63,23 +63,20 @@ static __always_inline int st_icmp_inner(const struct st_meta *m,
 
 /* Error to a VIP about a reply VIP -> client. */
 static __always_inline int st_icmp_to_vip(struct st_pkt *p, struct st_meta *m,
-					  const struct st_flow_key *q,
+					  struct st_scratch *x,
 					  const struct st_svc *svc,
 					  __u32 *reason)
 {
-	struct st_flow_key fk = {};
-	struct st_tuple o, in;
 	struct st_backend *be;
 	struct st_ct_val *ct;
-	__be32 snat[4];
 
-	__builtin_memcpy(fk.saddr, q->daddr, 16);
-	__builtin_memcpy(fk.daddr, q->saddr, 16);
-	fk.sport = q->dport;
-	fk.dport = q->sport;
-	fk.proto = q->proto;
-	fk.family = q->family;
-	ct = st_env_ct_lookup(&fk);
+	__builtin_memcpy(x->k.saddr, x->q.daddr, 16);
+	__builtin_memcpy(x->k.daddr, x->q.saddr, 16);
+	x->k.sport = x->q.dport;
+	x->k.dport = x->q.sport;
+	x->k.proto = x->q.proto;
+	x->k.family = x->q.family;
+	ct = st_env_ct_lookup(&x->k);
 	be = ct ? st_env_backend(ct->backend_id) : 0;
 	if (!be) {
 		*reason = ST_DROP_ICMP_NO_FLOW;
@@ -88,78 +85,83 @@ static __always_inline int st_icmp_to_vip(struct st_pkt *p, struct st_meta *m,
 	st_env_count(ST_STAT_ICMP_XLATE, 0);
 	if (svc->flags & ST_SVC_F_DSR)
 		return st_lb_fwd(p, m, m->flow.saddr, be->addr, 0, 0, reason);
-	if (st_snat_addr(m->v6, snat)) {
+	if (st_snat_addr(m->v6, x->snat)) {
 		*reason = ST_DROP_NO_SNAT;
 		return ST_DROP;
 	}
-	__builtin_memcpy(o.saddr, snat, 16);
-	__builtin_memcpy(o.daddr, be->addr, 16);
-	__builtin_memcpy(in.saddr, be->addr, 16);
-	__builtin_memcpy(in.daddr, snat, 16);
-	in.sport = be->port;
-	in.dport = ct->snat_port;
-	if (st_icmp_rewrite(m, p->data_end, &o, &in)) {
+	__builtin_memcpy(x->o.saddr, x->snat, 16);
+	__builtin_memcpy(x->o.daddr, be->addr, 16);
+	__builtin_memcpy(x->in.saddr, be->addr, 16);
+	__builtin_memcpy(x->in.daddr, x->snat, 16);
+	x->in.sport = be->port;
+	x->in.dport = ct->snat_port;
+	if (st_icmp_rewrite(m, p->data_end, &x->o, &x->in)) {
 		*reason = ST_DROP_SHORT_L4;
 		return ST_DROP;
 	}
-	return st_lb_fwd(p, m, o.saddr, o.daddr, 0, 0, reason);
+	return st_lb_fwd(p, m, x->o.saddr, x->o.daddr, 0, 0, reason);
 }
 
 /* Error to the SNAT address about a packet SNAT -> backend. */
 static __always_inline int st_icmp_to_snat(struct st_pkt *p, struct st_meta *m,
-					   const struct st_flow_key *q,
-					   __u32 *reason)
+					   struct st_scratch *x, __u32 *reason)
 {
-	struct st_flow_key rk = {};
 	struct st_nat_val *nv;
-	struct st_tuple o, in;
 
-	__builtin_memcpy(rk.saddr, q->daddr, 16);
-	__builtin_memcpy(rk.daddr, q->saddr, 16);
-	rk.sport = q->dport;
-	rk.dport = q->sport;
-	rk.proto = q->proto;
-	rk.family = q->family;
-	nv = st_env_nat_lookup(&rk);
+	__builtin_memcpy(x->k.saddr, x->q.daddr, 16);
+	__builtin_memcpy(x->k.daddr, x->q.saddr, 16);
+	x->k.sport = x->q.dport;
+	x->k.dport = x->q.sport;
+	x->k.proto = x->q.proto;
+	x->k.family = x->q.family;
+	nv = st_env_nat_lookup(&x->k);
 	if (!nv)
 		return ST_PASS;
 	st_env_count(ST_STAT_ICMP_XLATE, 0);
-	__builtin_memcpy(o.saddr, nv->vip_addr, 16);
-	__builtin_memcpy(o.daddr, nv->client_addr, 16);
-	__builtin_memcpy(in.saddr, nv->client_addr, 16);
-	__builtin_memcpy(in.daddr, nv->vip_addr, 16);
-	in.sport = nv->client_port;
-	in.dport = nv->vip_port;
-	if (st_icmp_rewrite(m, p->data_end, &o, &in)) {
+	__builtin_memcpy(x->o.saddr, nv->vip_addr, 16);
+	__builtin_memcpy(x->o.daddr, nv->client_addr, 16);
+	__builtin_memcpy(x->in.saddr, nv->client_addr, 16);
+	__builtin_memcpy(x->in.daddr, nv->vip_addr, 16);
+	x->in.sport = nv->client_port;
+	x->in.dport = nv->vip_port;
+	if (st_icmp_rewrite(m, p->data_end, &x->o, &x->in)) {
 		*reason = ST_DROP_SHORT_L4;
 		return ST_DROP;
 	}
-	return st_lb_fwd(p, m, o.saddr, o.daddr, 0, 0, reason);
+	return st_lb_fwd(p, m, x->o.saddr, x->o.daddr, 0, 0, reason);
 }
 
+/* Keys and tuples live in the per-CPU scratch space (BPF stack limit). */
 static __always_inline int st_lb_icmp(struct st_pkt *p, struct st_meta *m,
 				      __u32 *reason)
 {
-	struct st_flow_key q = {};
+	struct st_scratch *x;
 	struct st_vip_key vk = {};
 	struct st_svc *svc;
 
-	if (!st_icmp_is_error(m) || st_icmp_inner(m, p->data_end, &q))
+	if (!st_icmp_is_error(m))
 		return ST_PASS;
-	if (q.saddr[0] != m->flow.daddr[0] || q.saddr[1] != m->flow.daddr[1] ||
-	    q.saddr[2] != m->flow.daddr[2] || q.saddr[3] != m->flow.daddr[3])
+	x = st_env_scratch();
+	if (!x)
+		return ST_PASS;
+	__builtin_memset(&x->q, 0, sizeof(x->q));
+	__builtin_memset(&x->k, 0, sizeof(x->k));
+	if (st_icmp_inner(m, p->data_end, &x->q))
+		return ST_PASS;
+	if (x->q.saddr[0] != m->flow.daddr[0] || x->q.saddr[1] != m->flow.daddr[1] ||
+	    x->q.saddr[2] != m->flow.daddr[2] || x->q.saddr[3] != m->flow.daddr[3])
 		return ST_PASS;	/* the error is not about a packet we sent */
 	/* The quoted packet was sent by the VIP (a reply) ... */
-	__builtin_memcpy(vk.addr, q.saddr, 16);
-	vk.port = q.sport;
-	vk.proto = q.proto;
-	vk.family = q.family;
+	__builtin_memcpy(vk.addr, x->q.saddr, 16);
+	vk.port = x->q.sport;
+	vk.proto = x->q.proto;
+	vk.family = x->q.family;
 	svc = st_env_svc(&vk);
 	if (svc)
-		return st_icmp_to_vip(p, m, &q, svc, reason);
+		return st_icmp_to_vip(p, m, x, svc, reason);
 	/* ... or by us, from the SNAT address toward a backend. */
 	if (st_is_snat(st_env_cfg(), m))
-		return st_icmp_to_snat(p, m, &q, reason);
+		return st_icmp_to_snat(p, m, x, reason);
 	return ST_PASS;
 }
 

@@ -30,6 +30,8 @@ struct st_pkt {
 	__u32 reason;		/* drop reason of the final verdict */
 };
 
+#include "pkt/event.h"
+
 /* Write the next hop's MACs and send: XDP_TX on the ingress interface,
  * XDP_REDIRECT to another. */
 static __always_inline int st_lb_xmit(struct st_pkt *p, __u32 ifindex,
@@ -49,18 +51,16 @@ static __always_inline int st_lb_xmit(struct st_pkt *p, __u32 ifindex,
 	return st_env_redirect(p, ifindex);
 }
 
-/* Forward toward `dst`: from the next-hop cache `nh` when it is fresh and
- * has passed a packet this long, else through the kernel FIB (refreshing
- * the cache). `nh` may be NULL (rare paths: ICMP). */
-static __always_inline int st_lb_fwd(struct st_pkt *p, struct st_meta *m,
-				     const __be32 *src, const __be32 *dst,
-				     struct st_nh *nh, __u64 now, __u32 *reason)
+/* The next-hop cache missed: ask the kernel FIB, refresh the cache (when
+ * given) and send. A BPF subprogram: the FIB request's stack stays out of
+ * the main program, and the cache makes this path rare. The drop reason
+ * comes back in p->reason (five arguments at most). */
+ST_COLD int st_lb_fwd_fib(struct st_pkt *p, struct st_meta *m,
+			  const __be32 *src, const __be32 *dst, struct st_nh *nh)
 {
 	struct st_fib f = {};
 	int rc;
 
-	if (nh && nh->ifindex && now < nh->expires_ns && m->l3_len <= nh->len_ok)
-		return st_lb_xmit(p, nh->ifindex, nh->smac, nh->dmac, reason);
 	f.ifindex = p->ifindex;
 	f.family = m->flow.family;
 	f.tot_len = m->l3_len;
@@ -76,8 +76,8 @@ static __always_inline int st_lb_fwd(struct st_pkt *p, struct st_meta *m,
 	 * dropped and counted; straitd keeps managed neighbour entries for
 	 * every backend so this stays rare. */
 	if (rc != ST_FIB_OK) {
-		*reason = rc == ST_FIB_MTU ? ST_DROP_MTU :
-			  rc == ST_FIB_NO_NEIGH ? ST_DROP_NO_NEIGH : ST_DROP_FIB;
+		p->reason = rc == ST_FIB_MTU ? ST_DROP_MTU :
+			    rc == ST_FIB_NO_NEIGH ? ST_DROP_NO_NEIGH : ST_DROP_FIB;
 		return ST_DROP;
 	}
 	if (nh) {
@@ -85,9 +85,26 @@ static __always_inline int st_lb_fwd(struct st_pkt *p, struct st_meta *m,
 		nh->len_ok = m->l3_len;
 		__builtin_memcpy(nh->smac, f.smac, ETH_ALEN);
 		__builtin_memcpy(nh->dmac, f.dmac, ETH_ALEN);
-		nh->expires_ns = now + ST_NH_TTL_NS;
+		nh->expires_ns = st_env_now() + ST_NH_TTL_NS;
 	}
-	return st_lb_xmit(p, f.ifindex, f.smac, f.dmac, reason);
+	return st_lb_xmit(p, f.ifindex, f.smac, f.dmac, &p->reason);
+}
+
+/* Forward toward `dst`: from the next-hop cache `nh` when it is fresh and
+ * has passed a packet this long, else through the kernel FIB. `nh` may be
+ * NULL (rare paths: ICMP). */
+static __always_inline int st_lb_fwd(struct st_pkt *p, struct st_meta *m,
+				     const __be32 *src, const __be32 *dst,
+				     struct st_nh *nh, __u64 now, __u32 *reason)
+{
+	int rc;
+
+	if (nh && nh->ifindex && now < nh->expires_ns && m->l3_len <= nh->len_ok)
+		return st_lb_xmit(p, nh->ifindex, nh->smac, nh->dmac, reason);
+	rc = st_lb_fwd_fib(p, m, src, dst, nh);
+	if (rc == ST_DROP)
+		*reason = p->reason;
+	return rc;
 }
 
 /* Copy our SNAT address of the packet's family; -1 if none is set. */
@@ -106,23 +123,23 @@ static __always_inline int st_snat_addr(int v6, __be32 *out)
 }
 
 /* Maglev: the service's live ring gives the backend for a new flow. */
-static __always_inline __u32 st_lb_pick(const struct st_meta *m,
-					const struct st_svc *svc)
+static __always_inline __u32 st_lb_pick(const struct st_flow_key *flow,
+					__u32 svc_flags, __u32 ring_id)
 {
 	__u32 size = ST_PARAM(ring_size);
-	__u32 h = st_hash_flow(&m->flow, svc->flags, ST_HASH_SEED_RING);
+	__u32 h = st_hash_flow(flow, svc_flags, ST_HASH_SEED_RING);
 	__u32 *slot;
 
 	if (!size)
 		return 0;
-	slot = st_env_ring(svc->ring_id * size + h % size);
+	slot = st_env_ring(ring_id * size + h % size);
 	return slot ? *slot : 0;
 }
 
 /* Keep the reverse NAT entry of a tracked flow in step with its conntrack
  * entry: refreshed with it (one-way flows), closing with it (FIN/RST). */
-static __always_inline void st_nat_refresh(const struct st_meta *m,
-					   const struct st_tuple *t, __u64 now)
+static __always_inline struct st_nat_val *
+st_nat_refresh(const struct st_meta *m, const struct st_tuple *t, __u64 now)
 {
 	struct st_flow_key rk = {};
 	struct st_nat_val *nv;
@@ -135,10 +152,11 @@ static __always_inline void st_nat_refresh(const struct st_meta *m,
 	rk.family = m->flow.family;
 	nv = st_env_nat_lookup(&rk);
 	if (!nv)
-		return;
+		return NULL;
 	nv->last_seen_ns = now;
 	if (m->tcp_flags & (ST_TCP_FIN | ST_TCP_RST))
 		nv->flags |= ST_NAT_F_CLOSING;
+	return nv;
 }
 
 /* A flow tracked on a backend that health checks found down is balanced
@@ -154,36 +172,73 @@ static __always_inline int st_lb_backend_down(__u32 id)
 	return 1;
 }
 
-/* New flow: pick, allocate the SNAT port, record conntrack. */
-static __always_inline int st_lb_new_flow(struct st_meta *m,
-					  const struct st_svc *svc,
-					  const __be32 *snat, __u64 now,
-					  struct st_ct_val *ct, __u32 *reason)
-{
-	struct st_backend *be;
+/* A new flow's inputs and results. */
+struct st_new_flow {
+	__be32 snat[4];			/* in: our SNAT address (NAT services) */
+	__u64 now;			/* in */
+	__u32 len;			/* in: packet length */
+	__u32 svc_id;			/* in */
+	__u32 svc_flags;		/* in */
+	__u32 ring_id;			/* in */
+	__u32 tcp_flags;		/* in */
+	__u32 backend_id;		/* out */
+	__be16 snat_port;		/* out */
+	__u16 pad;
+	__u32 reason;			/* out, with ST_DROP */
+};
 
-	ct->backend_id = st_lb_pick(m, svc);
+/* New flow: pick, allocate the SNAT port, record conntrack. A BPF global
+ * function, verified once: the conntrack and NAT values it builds and its
+ * probing loop stay out of the main program's stack and state space (the
+ * tracked-flow path never calls it). */
+ST_GLOBAL int st_lb_new_flow(const struct st_flow_key *flow,
+			     struct st_new_flow *n)
+{
+	struct st_scratch *s = st_env_scratch();
+	struct st_backend *be;
+	struct st_ct_val *ct;
+
+	if (!flow || !n)
+		return ST_DROP;
+	if (!s) {
+		n->reason = ST_DROP_MAP_FULL;
+		return ST_DROP;
+	}
+	ct = &s->ct;
+	__builtin_memset(ct, 0, sizeof(*ct));
+	__builtin_memset(&s->nv, 0, sizeof(s->nv));
+	ct->backend_id = st_lb_pick(flow, n->svc_flags, n->ring_id);
+	n->backend_id = ct->backend_id;
 	if (!ct->backend_id) {
-		*reason = ST_DROP_NO_BACKEND;
+		n->reason = ST_DROP_NO_BACKEND;
 		return ST_DROP;
 	}
 	be = st_env_backend(ct->backend_id);
 	if (!be || !(be->flags & ST_BE_F_VALID)) {
-		*reason = ST_DROP_BACKEND_GONE;
+		n->reason = ST_DROP_BACKEND_GONE;
 		return ST_DROP;
 	}
-	ct->svc_id = svc->id;
-	ct->last_seen_ns = now;
-	ct->flags = st_ct_flags_in(m);
-	if (svc->flags & ST_SVC_F_DSR) {
+	ct->svc_id = n->svc_id;
+	ct->last_seen_ns = n->now;
+	ct->created_ns = n->now;
+	ct->packets = 1;
+	ct->bytes = n->len;
+	if (n->tcp_flags & ST_TCP_FIN)
+		ct->flags |= ST_CT_F_FIN_IN;
+	if (n->tcp_flags & ST_TCP_RST)
+		ct->flags |= ST_CT_F_RST;
+	if ((n->tcp_flags & (ST_TCP_SYN | ST_TCP_ACK)) == ST_TCP_SYN)
+		ct->flags |= ST_CT_F_SYN;
+	if (n->svc_flags & ST_SVC_F_DSR) {
 		ct->flags |= ST_CT_F_DSR;
-	} else if (st_nat_alloc(m, be, snat, svc->id, ct->backend_id, now,
-				&ct->snat_port)) {
-		*reason = ST_DROP_NAT_PORTS;
+	} else if (st_nat_alloc(flow, be, n->snat, n->svc_id, ct->backend_id,
+				n->now, &s->nv, &ct->snat_port)) {
+		n->reason = ST_DROP_NAT_PORTS;
 		return ST_DROP;
 	}
-	if (st_env_ct_update(&m->flow, ct)) {
-		*reason = ST_DROP_MAP_FULL;
+	n->snat_port = ct->snat_port;
+	if (st_env_ct_update(flow, ct)) {
+		n->reason = ST_DROP_MAP_FULL;
 		return ST_DROP;
 	}
 	st_env_count(ST_STAT_CT_NEW, 0);
@@ -191,60 +246,87 @@ static __always_inline int st_lb_new_flow(struct st_meta *m,
 }
 
 static __always_inline int st_lb_forward(struct st_pkt *p, struct st_meta *m,
-					 const struct st_svc *svc, __u32 *reason)
+					 const struct st_svc *svc,
+					 struct st_ev_note *note, __u32 *reason)
 {
-	__be32 snat[4] = {};
-	struct st_ct_val *ct, nct = {};
+	struct st_new_flow n = {};
+	struct st_ct_val *ct;
+	struct st_nat_val *nv = NULL;
 	struct st_backend *be;
 	struct st_tuple t;
-	__u64 now = st_env_now();
-	int rc, is_new = 0, touched = 0;
+	int rc, is_new = 0, touched = 0, closing = 0;
 
-	if (!(svc->flags & ST_SVC_F_DSR) && st_snat_addr(m->v6, snat)) {
+	n.now = st_env_now();
+	note->svc_id = svc->id;
+	if (!(svc->flags & ST_SVC_F_DSR) && st_snat_addr(m->v6, n.snat)) {
 		*reason = ST_DROP_NO_SNAT;
 		return ST_DROP;
 	}
 	ct = st_env_ct_lookup(&m->flow);
 	/* A flow tracked under the other forwarding mode (the service was
 	 * switched between nat and dsr) starts over in the current one. */
-	if (ct && st_ct_alive(ct, m, now) &&
+	if (ct && st_ct_alive(ct, m, n.now) &&
 	    !(ct->flags & ST_CT_F_DSR) == !(svc->flags & ST_SVC_F_DSR) &&
 	    !st_lb_backend_down(ct->backend_id)) {
-		touched = st_ct_touch(ct, m, now);
-		nct.backend_id = ct->backend_id;
-		nct.snat_port = ct->snat_port;
+		closing = !st_ct_closed(ct->flags);
+		touched = st_ct_touch(ct, m, n.now);
+		closing = closing && st_ct_closed(ct->flags);
+		ct->packets++;
+		ct->bytes += p->len;
+		n.backend_id = ct->backend_id;
+		n.snat_port = ct->snat_port;
 		st_env_count(ST_STAT_CT_HIT, 0);
 	} else {
 		if (ct)
 			st_env_count(ST_STAT_CT_EXPIRED, 0);
-		rc = st_lb_new_flow(m, svc, snat, now, &nct, reason);
-		if (rc != ST_CONTINUE)
+		n.len = p->len;
+		n.svc_id = svc->id;
+		n.svc_flags = svc->flags;
+		n.ring_id = svc->ring_id;
+		n.tcp_flags = m->tcp_flags;
+		rc = st_lb_new_flow(&m->flow, &n);
+		note->backend_id = n.backend_id;
+		if (rc != ST_CONTINUE) {
+			*reason = n.reason;
 			return rc;
+		}
 		is_new = 1;
+		note->type = ST_EV_FLOW_NEW;
+		note->snat_port = n.snat_port;
+		note->dsr = !!(svc->flags & ST_SVC_F_DSR);
 	}
-	be = st_env_backend(nct.backend_id);
+	be = st_env_backend(n.backend_id);
 	if (!be || !(be->flags & ST_BE_F_VALID)) {
 		*reason = ST_DROP_BACKEND_GONE;
 		return ST_DROP;
 	}
 	st_env_svc_count(svc->id, p->len, is_new);
-	st_env_be_count(nct.backend_id, p->len, is_new);
-	if (svc->flags & ST_SVC_F_DSR)
-		return st_lb_fwd(p, m, m->flow.saddr, be->addr, &be->nh, now, reason);
-	__builtin_memcpy(t.saddr, snat, 16);
+	st_env_be_count(n.backend_id, p->len, is_new);
+	if (svc->flags & ST_SVC_F_DSR) {
+		if (closing)
+			st_ev_flow_end(p->ifindex, &m->flow, ct, NULL,
+				       ST_EV_FL(m->tcp_flags, 0));
+		return st_lb_fwd(p, m, m->flow.saddr, be->addr, &be->nh, n.now, reason);
+	}
+	__builtin_memcpy(t.saddr, n.snat, 16);
 	__builtin_memcpy(t.daddr, be->addr, 16);
-	t.sport = nct.snat_port;
+	t.sport = n.snat_port;
 	t.dport = be->port;
 	if (touched)
-		st_nat_refresh(m, &t, now);
+		nv = st_nat_refresh(m, &t, n.now);
+	if (closing)
+		st_ev_flow_end(p->ifindex, &m->flow, ct, nv,
+			       ST_EV_FL(m->tcp_flags, 0));
 	if (st_nat_rewrite(m, p->data_end, &t)) {
 		*reason = ST_DROP_SHORT_L4;
 		return ST_DROP;
 	}
-	return st_lb_fwd(p, m, t.saddr, t.daddr, &be->nh, now, reason);
+	return st_lb_fwd(p, m, t.saddr, t.daddr, &be->nh, n.now, reason);
 }
 
-/* Replies from a backend to our SNAT address go back to the client. */
+/* Replies from a backend to our SNAT address go back to the client. The
+ * backend's SYN-ACK times the handshake; its FIN or RST may close the
+ * flow, which writes the flow's record. */
 static __always_inline int st_lb_reverse(struct st_pkt *p, struct st_meta *m,
 					 __u32 *reason)
 {
@@ -257,11 +339,12 @@ static __always_inline int st_lb_reverse(struct st_pkt *p, struct st_meta *m,
 	now = st_env_now();
 	if (now - nv->last_seen_ns > ST_PARAM(touch_interval_ns))
 		nv->last_seen_ns = now;
-	if (m->tcp_flags & (ST_TCP_FIN | ST_TCP_RST)) {
+	nv->packets++;
+	nv->bytes += p->len;
+	if (m->tcp_flags & (ST_TCP_FIN | ST_TCP_RST | ST_TCP_SYN)) {
 		struct st_flow_key ck = {};
 		struct st_ct_val *ct;
 
-		nv->flags |= ST_NAT_F_CLOSING;
 		__builtin_memcpy(ck.saddr, nv->client_addr, 16);
 		__builtin_memcpy(ck.daddr, nv->vip_addr, 16);
 		ck.sport = nv->client_port;
@@ -269,9 +352,19 @@ static __always_inline int st_lb_reverse(struct st_pkt *p, struct st_meta *m,
 		ck.proto = m->flow.proto;
 		ck.family = m->flow.family;
 		ct = st_env_ct_lookup(&ck);
-		if (ct)
+		if (m->tcp_flags & (ST_TCP_FIN | ST_TCP_RST))
+			nv->flags |= ST_NAT_F_CLOSING;
+		if (ct && (m->tcp_flags & ST_TCP_SYN) && (m->tcp_flags & ST_TCP_ACK))
+			st_hs_observe(ct);
+		if (ct && (m->tcp_flags & (ST_TCP_FIN | ST_TCP_RST))) {
+			int was_closed = st_ct_closed(ct->flags);
+
 			ct->flags |= (m->tcp_flags & ST_TCP_RST) ? ST_CT_F_RST
 								 : ST_CT_F_FIN_OUT;
+			if (!was_closed && st_ct_closed(ct->flags))
+				st_ev_flow_end(p->ifindex, &ck, ct, nv,
+					       ST_EV_FL(m->tcp_flags, ST_EV_F_REPLY));
+		}
 	}
 	st_env_count(ST_STAT_REV_NAT, 0);
 	st_env_svc_count(nv->svc_id, p->len, 0);
@@ -322,37 +415,41 @@ static __always_inline int st_lb_frag(struct st_meta *m, __u32 *reason)
 	return ST_PASS;
 }
 
-static __always_inline int st_lb_stages(struct st_pkt *p, __u32 *reason)
+static __always_inline int st_lb_stages(struct st_pkt *p, struct st_meta *m,
+					struct st_ev_note *note, __u32 *reason)
 {
-	struct st_meta m = {};
 	struct st_vip_key vk = {};
 	struct st_svc *svc;
 	int rc;
 
-	rc = st_parse(p->data, p->data_end, p->len, &m, reason);
+	rc = st_parse(p->data, p->data_end, p->len, m, reason);
 	if (rc != ST_CONTINUE)
 		return rc;
-	if (m.frag || m.opaque)
-		return st_lb_frag(&m, reason);
-	if (m.flow.proto == IPPROTO_ICMP || m.flow.proto == IPPROTO_ICMPV6)
-		return st_lb_icmp(p, &m, reason);
-	__builtin_memcpy(vk.addr, m.flow.daddr, 16);
-	vk.port = m.flow.dport;
-	vk.proto = m.flow.proto;
-	vk.family = m.flow.family;
+	if (m->frag || m->opaque)
+		return st_lb_frag(m, reason);
+	if (m->flow.proto == IPPROTO_ICMP || m->flow.proto == IPPROTO_ICMPV6)
+		return st_lb_icmp(p, m, reason);
+	__builtin_memcpy(vk.addr, m->flow.daddr, 16);
+	vk.port = m->flow.dport;
+	vk.proto = m->flow.proto;
+	vk.family = m->flow.family;
 	svc = st_env_svc(&vk);
 	if (svc)
-		return st_lb_forward(p, &m, svc, reason);
-	if (st_is_snat(st_env_cfg(), &m))
-		return st_lb_reverse(p, &m, reason);
+		return st_lb_forward(p, m, svc, note, reason);
+	if (st_is_snat(st_env_cfg(), m))
+		return st_lb_reverse(p, m, reason);
 	return ST_PASS;
 }
 
-/* The pipeline's one exit: count the verdict and the drop reason. */
+/* The pipeline's one exit: count the verdict and the drop reason, write
+ * the record of a new flow or a drop. The flow key in the record is the
+ * packet as it arrived (the pipeline rewrites the frame, not m.flow). */
 static __always_inline int st_lb_run(struct st_pkt *p)
 {
+	struct st_meta m = {};
+	struct st_ev_note note = {};
 	__u32 reason = ST_DROP_NONE;
-	int rc = st_lb_stages(p, &reason);
+	int rc = st_lb_stages(p, &m, &note, &reason);
 
 	st_env_count(ST_STAT_RX, p->len);
 	switch (rc) {
@@ -372,6 +469,8 @@ static __always_inline int st_lb_run(struct st_pkt *p)
 		rc = ST_PASS;
 		st_env_count(ST_STAT_PASS, p->len);
 	}
+	if ((rc == ST_DROP || note.type) && st_ev_on())
+		st_ev_exit(p, &m, &note, rc, reason);
 	p->reason = rc == ST_DROP ? reason : ST_DROP_NONE;
 	return rc;
 }

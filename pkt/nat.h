@@ -9,14 +9,6 @@
 #include "pkt/csum.h"
 #include "pkt/parse.h"
 
-/* A four-tuple to write: source and destination address and port. */
-struct st_tuple {
-	__be32 saddr[4];
-	__be32 daddr[4];
-	__be16 sport;
-	__be16 dport;
-};
-
 static __always_inline __u32 st_l3_rewrite(void *l3, void *data_end, int v6,
 					   const struct st_tuple *t, int *err)
 {
@@ -29,10 +21,18 @@ static __always_inline __u32 st_l3_rewrite(void *l3, void *data_end, int v6,
 			*err = 1;
 			return 0;
 		}
-		acc = st_csum_diff_addr(acc, (__be32 *)&ip6->saddr, t->saddr, 1);
-		acc = st_csum_diff_addr(acc, (__be32 *)&ip6->daddr, t->daddr, 1);
-		__builtin_memcpy(&ip6->saddr, t->saddr, 16);
-		__builtin_memcpy(&ip6->daddr, t->daddr, 16);
+		__be32 *s = (__be32 *)&ip6->saddr, *d = (__be32 *)&ip6->daddr;
+		int i;
+
+		/* Word by word, each written as soon as it is summed: few
+		 * values live at once, so few spills onto the BPF stack. */
+ST_UNROLL
+		for (i = 0; i < 4; i++) {
+			acc = st_csum_diff32(acc, s[i], t->saddr[i]);
+			s[i] = t->saddr[i];
+			acc = st_csum_diff32(acc, d[i], t->daddr[i]);
+			d[i] = t->daddr[i];
+		}
 	} else {
 		struct iphdr *ip = l3;
 

@@ -41,6 +41,7 @@ struct st_meta {
 #define ST_TCP_FIN 0x01
 #define ST_TCP_SYN 0x02
 #define ST_TCP_RST 0x04
+#define ST_TCP_ACK 0x10
 
 static __always_inline int st_parse_ip4(void *l3, void *data_end,
 					struct st_meta *m, __u32 *reason)

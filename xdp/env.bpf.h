@@ -100,6 +100,43 @@ struct {
 	__uint(max_entries, ST_MAX_BACKENDS_DEFAULT);
 } st_be_stats SEC(".maps");
 
+/* Flow records (pkt/event.h). Size: a power of two pages, set by the
+ * loader from gateway.observe.ring_kb. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} st_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct st_ev_budget);
+	__uint(max_entries, 1);
+} st_ev_budget SEC(".maps");
+
+/* Handshake histograms: once per flow, so shared with atomic adds (a
+ * per-CPU copy per backend would cost CPUs x backends x 200 bytes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct st_hs_hist);
+	__uint(max_entries, ST_MAX_BACKENDS_DEFAULT);
+} st_hs_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct st_scratch);
+	__uint(max_entries, 1);
+} st_scratch SEC(".maps");
+
+static __always_inline struct st_scratch *st_env_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&st_scratch, &zero);
+}
+
 static __always_inline struct st_svc *st_env_svc(const struct st_vip_key *k)
 {
 	return bpf_map_lookup_elem(&st_svcs, k);
@@ -158,6 +195,33 @@ static __always_inline __u64 st_env_now(void)
 	/* Timeouts are seconds: the coarse clock (a jiffy) is plenty and
 	 * costs a fraction of a full clock read. */
 	return bpf_ktime_get_coarse_ns();
+}
+
+static __always_inline __u64 st_env_clock(void)
+{
+	return bpf_ktime_get_ns();
+}
+
+static __always_inline struct st_flow_event *st_env_ev_reserve(void)
+{
+	return bpf_ringbuf_reserve(&st_events, sizeof(struct st_flow_event), 0);
+}
+
+static __always_inline void st_env_ev_submit(struct st_flow_event *ev)
+{
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline struct st_ev_budget *st_env_ev_budget(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&st_ev_budget, &zero);
+}
+
+static __always_inline struct st_hs_hist *st_env_hs_hist(__u32 id)
+{
+	return bpf_map_lookup_elem(&st_hs_hist, &id);
 }
 
 static __always_inline void st_env_add(void *map, __u32 idx, __u32 bytes)

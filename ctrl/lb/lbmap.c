@@ -48,7 +48,8 @@ int st_lbmaps_open(struct st_lbmaps *m, struct bpf_object *obj,
 		{ &m->nat, "st_nat" }, { &m->addrs, "st_addrs" },
 		{ &m->cfg, "st_cfg" }, { &m->stats, "st_stats" },
 		{ &m->drops, "st_drops" }, { &m->svc_stats, "st_svc_stats" },
-		{ &m->be_stats, "st_be_stats" },
+		{ &m->be_stats, "st_be_stats" }, { &m->events, "st_events" },
+		{ &m->hs_hist, "st_hs_hist" },
 	};
 	size_t i;
 
@@ -80,6 +81,7 @@ int st_lbmaps_size(struct bpf_object *obj, uint32_t ring_size,
 		{ "st_backends", max_backends }, { "st_ct", ct_entries },
 		{ "st_nat", ct_entries }, { "st_addrs", 2 * max_services },
 		{ "st_svc_stats", max_services }, { "st_be_stats", max_backends },
+		{ "st_hs_hist", max_backends },
 	};
 	size_t i;
 	int err;
@@ -94,6 +96,29 @@ int st_lbmaps_size(struct bpf_object *obj, uint32_t ring_size,
 			return err;
 	}
 	return 0;
+}
+
+int st_lbmaps_size_events(struct bpf_object *obj, uint32_t bytes)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "st_events");
+
+	if (!map)
+		return -ENOENT;
+	if (bytes < 4096 || (bytes & (bytes - 1)))
+		return -EINVAL;
+	return bpf_map__set_max_entries(map, bytes);
+}
+
+int st_lbmaps_hs_hist(const struct st_lbmaps *m, uint32_t id, struct st_hs_hist *out)
+{
+	return bpf_map_lookup_elem(m->hs_hist, &id, out) ? -errno : 0;
+}
+
+int st_lbmaps_hs_reset(const struct st_lbmaps *m, uint32_t id)
+{
+	struct st_hs_hist zero = { 0 };
+
+	return bpf_map_update_elem(m->hs_hist, &id, &zero, BPF_ANY) ? -errno : 0;
 }
 
 int st_lbmaps_set_cfg(const struct st_lbmaps *m, const struct st_cfg *cfg)

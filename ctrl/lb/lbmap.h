@@ -17,6 +17,7 @@ struct bpf_object;
 struct st_lbmaps {
 	int svcs, ring, backends, ct, nat, addrs, cfg;
 	int stats, drops, svc_stats, be_stats;
+	int events, hs_hist;		/* flow records (ring buffer), handshakes */
 	uint64_t *ring_mem;		/* st_ring mmapped (8-byte slots), or NULL */
 	size_t ring_mem_len;
 	uint32_t ring_size;
@@ -35,6 +36,14 @@ void st_lbmaps_close(struct st_lbmaps *m);
 int st_lbmaps_size(struct bpf_object *obj, uint32_t ring_size,
 		   uint32_t max_services, uint32_t max_backends,
 		   uint32_t ct_entries);
+
+/* Size the flow-record ring: bytes, a power of two >= the page size. */
+int st_lbmaps_size_events(struct bpf_object *obj, uint32_t bytes);
+
+/* Handshake histogram of backend `id`. 0 or -errno. */
+int st_lbmaps_hs_hist(const struct st_lbmaps *m, uint32_t id, struct st_hs_hist *out);
+/* Zero it (a new backend reusing the id starts empty). */
+int st_lbmaps_hs_reset(const struct st_lbmaps *m, uint32_t id);
 
 int st_lbmaps_set_cfg(const struct st_lbmaps *m, const struct st_cfg *cfg);
 int st_lbmaps_set_backend(const struct st_lbmaps *m, uint32_t id,

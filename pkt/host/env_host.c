@@ -163,7 +163,8 @@ int st_host_init(struct st_host *h, __u32 ring_size, __u32 max_services,
 	h->backends = calloc(max_backends, sizeof(*h->backends));
 	h->svc_stats = calloc(max_services, sizeof(*h->svc_stats));
 	h->be_stats = calloc(max_backends, sizeof(*h->be_stats));
-	if (!h->ring || !h->backends || !h->svc_stats || !h->be_stats ||
+	h->hs_hist = calloc(max_backends, sizeof(*h->hs_hist));
+	if (!h->ring || !h->backends || !h->svc_stats || !h->be_stats || !h->hs_hist ||
 	    st_htab_init(&h->svcs, sizeof(struct st_vip_key), sizeof(struct st_svc), max_services) ||
 	    st_htab_init(&h->ct, sizeof(struct st_flow_key), sizeof(struct st_ct_val), ct_entries) ||
 	    st_htab_init(&h->nat, sizeof(struct st_flow_key), sizeof(struct st_nat_val), ct_entries) ||
@@ -182,6 +183,7 @@ void st_host_free(struct st_host *h)
 	free(h->backends);
 	free(h->svc_stats);
 	free(h->be_stats);
+	free(h->hs_hist);
 	st_htab_free(&h->svcs);
 	st_htab_free(&h->ct);
 	st_htab_free(&h->nat);

@@ -28,6 +28,7 @@ int st_htab_delete(struct st_htab *t, const void *key);
 int st_htab_next(const struct st_htab *t, size_t *pos, void **key, void **val);
 
 #define ST_HOST_FIB_MAX 32
+#define ST_HOST_EV_MAX 64
 
 struct st_host_fib {
 	__u32 family;
@@ -53,6 +54,13 @@ struct st_host {
 	struct st_counter drops[ST_DROP__MAX];
 	struct st_obj_stats *svc_stats;	/* [params.max_services] */
 	struct st_obj_stats *be_stats;	/* [max_backends] */
+	struct st_hs_hist *hs_hist;	/* [max_backends] */
+	struct st_ev_budget ev_budget;
+	struct st_scratch scratch;
+	/* Flow records: the first ST_HOST_EV_MAX since the last reset; the
+	 * rest are lost (counted), as with a full BPF ring. */
+	struct st_flow_event ev[ST_HOST_EV_MAX];
+	__u32 nev;
 };
 
 extern struct st_host *st_host_cur;
@@ -114,6 +122,38 @@ static inline struct st_cfg *st_env_cfg(void)
 static inline __u64 st_env_now(void)
 {
 	return st_host_cur->now_ns;
+}
+
+static inline struct st_scratch *st_env_scratch(void)
+{
+	return &st_host_cur->scratch;
+}
+
+static inline __u64 st_env_clock(void)
+{
+	return st_host_cur->now_ns;
+}
+
+static inline struct st_flow_event *st_env_ev_reserve(void)
+{
+	if (st_host_cur->nev >= ST_HOST_EV_MAX)
+		return NULL;
+	return &st_host_cur->ev[st_host_cur->nev++];
+}
+
+static inline void st_env_ev_submit(struct st_flow_event *ev)
+{
+	(void)ev;
+}
+
+static inline struct st_ev_budget *st_env_ev_budget(void)
+{
+	return &st_host_cur->ev_budget;
+}
+
+static inline struct st_hs_hist *st_env_hs_hist(__u32 id)
+{
+	return id < st_host_cur->max_backends ? &st_host_cur->hs_hist[id] : NULL;
 }
 
 static inline void st_env_count(__u32 stat, __u32 bytes)

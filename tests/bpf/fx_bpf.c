@@ -37,6 +37,8 @@
 
 struct bpf_rt {
 	struct lb *skel;
+	struct ring_buffer *events;	/* st_events, drained after each packet */
+	struct fx_result *cur;		/* where the records of this packet go */
 	struct st_lbmaps maps;
 	int prog_fd;
 	int ifindex[2];		/* by FX_IF_* */
@@ -214,6 +216,20 @@ static int bpf__world(struct bpf_rt *rt, const struct fx_table *t)
 	return err;
 }
 
+/* Records of the packet being run go into rt->cur. */
+static int bpf__on_event(void *ctx, void *data, size_t size)
+{
+	struct bpf_rt *rt = ctx;
+	struct fx_result *r = rt->cur;
+
+	if (!r || size < sizeof(struct st_flow_event))
+		return 0;
+	if (r->nev < FX_EV_MAX)
+		memcpy(&r->ev[r->nev], data, sizeof(r->ev[0]));
+	r->nev++;
+	return 0;
+}
+
 static int bpf__load(struct bpf_rt *rt, const struct fx_table *t)
 {
 	int err;
@@ -244,6 +260,13 @@ static int bpf__load(struct bpf_rt *rt, const struct fx_table *t)
 		return err;
 	}
 	rt->prog_fd = bpf_program__fd(rt->skel->progs.strait_lb);
+	rt->events = ring_buffer__new(bpf_map__fd(rt->skel->maps.st_events),
+				      bpf__on_event, rt, NULL);
+	if (!rt->events) {
+		err = -errno;
+		fprintf(stderr, "bpf: reading st_events: %s\n", strerror(-err));
+		return err;
+	}
 	return 0;
 }
 
@@ -290,7 +313,11 @@ static int bpf_program(void *p, const struct fx_table *t,
 	size_t i;
 	int err;
 
-	err = st_lbmaps_set_cfg(&rt->maps, &t->cfg);
+	struct st_cfg cfg = t->cfg;
+
+	cfg.flags |= ST_CFG_F_EVENTS;
+	cfg.ev_rate = 0;
+	err = st_lbmaps_set_cfg(&rt->maps, &cfg);
 	for (i = 0; !err && i < FX_MAX_BACKENDS; i++)
 		err = st_lbmaps_set_backend(&rt->maps, (__u32)i, &none);
 	for (i = 0; !err && i < t->nbackends; i++)
@@ -404,6 +431,13 @@ static int bpf_run(void *p, const struct fx_step *s, struct fx_result *r)
 	}
 	r->verdict = (int)opts.retval;
 	r->out_len = opts.data_size_out;
+	rt->cur = r;
+	err = ring_buffer__consume(rt->events);
+	rt->cur = NULL;
+	if (err < 0) {
+		snprintf(r->note, sizeof(r->note), "reading st_events");
+		return err;
+	}
 	err = bpf__drops(rt, after);
 	if (err) {
 		snprintf(r->note, sizeof(r->note), "reading st_drops");
@@ -416,6 +450,8 @@ static void bpf_teardown(void *p)
 {
 	struct bpf_rt *rt = p;
 
+	ring_buffer__free(rt->events);
+	rt->events = NULL;
 	lb__destroy(rt->skel);
 	rt->skel = NULL;
 }

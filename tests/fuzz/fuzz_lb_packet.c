@@ -20,6 +20,7 @@ static void fuzz__world(const struct fx_table *t)
 		abort();
 	st_host_cur = &host;
 	host.cfg = t->cfg;
+	host.cfg.flags |= ST_CFG_F_EVENTS;	/* the record writers run too */
 	host.now_ns = 1000000000000ULL;
 	for (i = 0; i < t->nbackends; i++)
 		host.backends[t->backends[i].id] = t->backends[i].be;
@@ -62,7 +63,12 @@ static void fuzz__run(const __u8 *frame, size_t len, __u32 ifindex)
 	p.data_end = buf + 2 + len;
 	p.len = len;
 	p.ifindex = ifindex;
+	host.nev = 0;
 	v = st_lb_run(&p);
+	/* A drop writes exactly one record, a DROP with the same reason. */
+	if (v == ST_DROP && (host.nev != 1 || host.ev[0].type != ST_EV_DROP ||
+			     host.ev[0].reason != p.reason))
+		abort();
 	if (v != ST_PASS && v != ST_DROP && v != ST_TX && v != ST_REDIRECT)
 		abort();
 	if ((v == ST_DROP) != (p.reason != ST_DROP_NONE))

@@ -98,6 +98,8 @@ static int host_program(void *rt, const struct fx_table *t,
 	size_t i;
 
 	r->h.cfg = t->cfg;
+	r->h.cfg.flags |= ST_CFG_F_EVENTS;
+	r->h.cfg.ev_rate = 0;
 	memset(r->h.backends, 0, r->h.max_backends * sizeof(*r->h.backends));
 	for (i = 0; i < t->nbackends; i++)
 		r->h.backends[t->backends[i].id] = t->backends[i].be;
@@ -178,7 +180,11 @@ static int host_run(void *rt, const struct fx_step *s, struct fx_result *res)
 	p.data_end = frame + s->in_len;
 	p.len = s->in_len;
 	p.ifindex = host__ifindex(s->iface);
+	st_host_cur->nev = 0;
 	res->verdict = st_lb_run(&p);
+	res->nev = (int)st_host_cur->nev;
+	memcpy(res->ev, st_host_cur->ev,
+	       (res->nev < FX_EV_MAX ? res->nev : FX_EV_MAX) * sizeof(res->ev[0]));
 	res->reason = (int)p.reason;
 	memcpy(res->out, frame, s->in_len);
 	res->out_len = s->in_len;

@@ -380,3 +380,175 @@ Test(pipeline, one_way_flow_keeps_its_snat_port, .init = setup, .fini = teardown
 	h.now_ns += 20000000000ULL;
 	cr_assert(st_nat_expired(nv, IPPROTO_UDP, h.now_ns));
 }
+
+/* ---- flow records and handshake timing (pkt/event.h) ---- */
+
+static void events_on(__u32 rate)
+{
+	h.cfg.flags |= ST_CFG_F_EVENTS;
+	h.cfg.ev_rate = rate;
+	h.nev = 0;
+}
+
+/* The reply of fl's flow with TCP flags, as the backend sends it. */
+static int reply_tcp(struct flow *fl, __u8 flags, size_t pad)
+{
+	struct frame f;
+
+	build(&f, 0, IPPROTO_TCP, fl->backend, fl->bport, h.cfg.snat4, fl->snat_port,
+	      mac_be, mac_int);
+	fr_l4(&f)[13] = flags;
+	f.len += pad;
+	fr_l3(&f)[3] += pad;
+	fill_csums(&f);
+	return run(&f, IF_INT);
+}
+
+/* A flow's life: one NEW record (backend, SNAT port), the handshake timed
+ * from SYN to SYN-ACK into the backend's histogram, one END record with
+ * the packets and bytes of each direction and the duration. */
+Test(pipeline, records_a_flow_from_new_to_end, .init = setup, .fini = teardown)
+{
+	struct st_flow_event *ev;
+	struct st_hs_hist *hh;
+	struct flow fl;
+	struct frame f;
+	__u64 sum = 0;
+	int i;
+
+	events_on(0);
+	random_client(&fl);
+	fl.v6 = 0;
+	fl.proto = IPPROTO_TCP;
+	forward(&fl, &f);			/* SYN */
+	cr_assert_eq(h.nev, 1);
+	ev = &h.ev[0];
+	cr_assert_eq(ev->type, ST_EV_FLOW_NEW);
+	cr_assert_eq(ev->verdict, ST_REDIRECT);
+	cr_assert_eq(ev->saddr[0], fl.client[0]);
+	cr_assert_eq(ev->sport, fl.cport);
+	cr_assert_eq(ev->daddr[0], vip4[0]);
+	cr_assert_eq(ev->dport, htons(80));
+	cr_assert_eq(ev->proto, IPPROTO_TCP);
+	cr_assert_eq(ev->tcp_flags, ST_TCP_SYN);
+	cr_assert_eq(ev->snat_port, fl.snat_port);
+	cr_assert_eq(ev->svc_id, 0);
+	cr_assert_eq(h.backends[ev->backend_id].addr[0], fl.backend[0]);
+	cr_assert_eq(ev->ifindex, IF_EXT);
+
+	h.now_ns += 300000;			/* SYN-ACK 300 us later */
+	cr_assert_eq(reply_tcp(&fl, ST_TCP_SYN | ST_TCP_ACK, 0), ST_REDIRECT);
+	hh = &h.hs_hist[ev->backend_id];
+	for (i = 0; i < ST_HS_BUCKETS; i++)
+		sum += hh->count[i];
+	cr_assert_eq(sum, 1);
+	cr_assert_eq(hh->count[9], 1, "300 us is in the < 512 us bucket");
+	cr_assert_eq(hh->sum_ns, 300000);
+	cr_assert_eq(reply_tcp(&fl, ST_TCP_SYN | ST_TCP_ACK, 0), ST_REDIRECT);
+	cr_assert_eq(hh->sum_ns, 300000, "a retransmitted SYN-ACK is not timed again");
+	cr_assert_eq(h.stats[ST_STAT_HANDSHAKE].packets, 1);
+
+	send_tcp(&fl, ST_TCP_ACK);
+	send_tcp(&fl, ST_TCP_ACK);
+	cr_assert_eq(reply_tcp(&fl, ST_TCP_ACK, 100), ST_REDIRECT);
+	h.now_ns += 2000000000ULL;
+	send_tcp(&fl, ST_TCP_FIN | ST_TCP_ACK);
+	cr_assert_eq(h.nev, 1, "no record until both sides closed");
+	cr_assert_eq(reply_tcp(&fl, ST_TCP_FIN | ST_TCP_ACK, 0), ST_REDIRECT);
+	cr_assert_eq(h.nev, 2);
+	ev = &h.ev[1];
+	cr_assert_eq(ev->type, ST_EV_FLOW_END);
+	cr_assert_eq(ev->saddr[0], fl.client[0], "END names the client -> VIP flow");
+	cr_assert_eq(ev->daddr[0], vip4[0]);
+	cr_assert(ev->flags & ST_EV_F_REPLY);
+	cr_assert_eq(ev->packets_in, 4, "SYN, ACK, ACK, FIN");
+	cr_assert_eq(ev->packets_out, 4, "SYN-ACK x2, data, FIN");
+	cr_assert_eq(ev->bytes_out, 3 * 54 + 154);
+	cr_assert_eq(ev->handshake_us, 300);
+	cr_assert_eq(ev->duration_ns, 300000 + 2000000000ULL);
+	send_tcp(&fl, ST_TCP_ACK);		/* the last ACK: no second END */
+	cr_assert_eq(h.nev, 2);
+}
+
+/* A reset from the client ends the flow at once. */
+Test(pipeline, reset_ends_the_flow, .init = setup, .fini = teardown)
+{
+	struct flow fl;
+	struct frame f;
+
+	events_on(0);
+	random_client(&fl);
+	fl.v6 = 0;
+	fl.proto = IPPROTO_TCP;
+	forward(&fl, &f);
+	send_tcp(&fl, ST_TCP_RST);
+	cr_assert_eq(h.nev, 2);
+	cr_assert_eq(h.ev[1].type, ST_EV_FLOW_END);
+	cr_assert(h.ev[1].flags & ST_EV_F_RST);
+	cr_assert_eq(h.ev[1].handshake_us, 0, "never answered");
+}
+
+/* A drop writes its reason; records obey the per-CPU budget and a full
+ * ring loses records, never packets; with records off nothing is written. */
+Test(pipeline, drops_budget_and_full_ring, .init = setup, .fini = teardown)
+{
+	struct frame f;
+	int i;
+
+	build(&f, 0, IPPROTO_TCP, (__be32[4]){ htonl(0x01020304) }, htons(999), vip4, htons(80),
+	      mac_rt, mac_ext);
+	f.len = 14 + 10;			/* truncated IPv4 header */
+	cr_assert_eq(run(&f, IF_EXT), ST_DROP);
+	cr_assert_eq(h.nev, 0, "records are off by default");
+
+	events_on(3);
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(run(&f, IF_EXT), ST_DROP);
+	cr_assert_eq(h.nev, 3);
+	cr_assert_eq(h.ev[0].type, ST_EV_DROP);
+	cr_assert_eq(h.ev[0].reason, ST_DROP_SHORT_L3);
+	cr_assert_eq(h.ev[0].verdict, ST_DROP);
+	cr_assert_eq(h.ev[0].len, 24);
+	cr_assert_eq(h.stats[ST_STAT_EV_LIMITED].packets, 2);
+	h.now_ns += 1000000000ULL;		/* a new second, a new budget */
+	cr_assert_eq(run(&f, IF_EXT), ST_DROP);
+	cr_assert_eq(h.nev, 4);
+
+	events_on(0);
+	h.nev = ST_HOST_EV_MAX - 1;
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(run(&f, IF_EXT), ST_DROP);
+	cr_assert_eq(h.nev, ST_HOST_EV_MAX);
+	cr_assert_eq(h.stats[ST_STAT_EV_LOST].packets, 2);
+	cr_assert_eq(h.drops[ST_DROP_SHORT_L3].packets, 10, "every packet counted");
+}
+
+/* A drop after the service was found carries the service. */
+Test(pipeline, drop_record_names_the_service, .init = setup, .fini = teardown)
+{
+	struct frame f;
+
+	events_on(0);
+	memset(h.cfg.snat4, 0, 16);		/* NAT service without SNAT address */
+	build(&f, 0, IPPROTO_UDP, (__be32[4]){ htonl(0x01020304) }, htons(999), vip4, htons(80),
+	      mac_rt, mac_ext);
+	cr_assert_eq(run(&f, IF_EXT), ST_DROP);
+	cr_assert_eq(h.nev, 1);
+	cr_assert_eq(h.ev[0].reason, ST_DROP_NO_SNAT);
+	cr_assert_eq(h.ev[0].proto, IPPROTO_UDP);
+	cr_assert_eq(h.ev[0].dport, htons(80));
+}
+
+Test(pipeline, handshake_buckets)
+{
+	cr_assert_eq(st_hs_bucket(0), 0);
+	cr_assert_eq(st_hs_bucket(999), 0);
+	cr_assert_eq(st_hs_bucket(1000), 1);
+	cr_assert_eq(st_hs_bucket(1999), 1);
+	cr_assert_eq(st_hs_bucket(2000), 2);
+	cr_assert_eq(st_hs_bucket(511999), 9);
+	cr_assert_eq(st_hs_bucket(512000), 10);
+	cr_assert_eq(st_hs_bucket(4000000000ULL), 22, "4 s < 2^22 us");
+	cr_assert_eq(st_hs_bucket(5000000000ULL), ST_HS_BUCKETS - 1);
+	cr_assert_eq(st_hs_bucket(~0ULL), ST_HS_BUCKETS - 1);
+}
