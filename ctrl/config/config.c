@@ -184,7 +184,7 @@ static void cfg__iface(struct cfg__ctx *c, const config_setting_t *s, int i,
 static const char *const cfg__gw_keys[] = {
 	"interfaces", "snat_address", "snat_address6", "maglev_table_size",
 	"max_services", "max_backends", "conntrack_entries", "bpffs", "api",
-	"metrics", NULL,
+	"metrics", "observe", NULL,
 };
 
 static void cfg__snat(struct cfg__ctx *c, const config_setting_t *gw,
@@ -355,6 +355,65 @@ static void cfg__metrics(struct cfg__ctx *c, const config_setting_t *gw, struct 
 		snprintf(m->metrics_listen, sizeof(m->metrics_listen), "%s", v);
 }
 
+static const char *const cfg__observe_keys[] = {
+	"events", "rate_per_cpu", "ring_kb", "history", "flow_log", NULL,
+};
+static const char *const cfg__flow_log_keys[] = {
+	"path", "max_mb", "keep", "sample", NULL,
+};
+
+static void cfg__observe(struct cfg__ctx *c, const config_setting_t *gw, struct st_model *m)
+{
+	config_setting_t *g = config_setting_get_member(gw, "observe"), *e, *fl;
+	struct st_observe_cfg *o = &m->observe;
+	long long v;
+
+	if (!g)
+		return;
+	if (!config_setting_is_group(g)) {
+		cfg__error(c, g, "gateway.observe", "must be a group");
+		return;
+	}
+	cfg__known(c, g, "gateway.observe", cfg__observe_keys);
+	e = config_setting_get_member(g, "events");
+	if (e && config_setting_type(e) != CONFIG_TYPE_BOOL)
+		cfg__error(c, e, "gateway.observe", "\"events\" must be true or false");
+	else if (e)
+		o->events = config_setting_get_bool(e);
+	v = o->rate_per_cpu;
+	if (!cfg__int(c, g, "gateway.observe", "rate_per_cpu", 0, 100000000, 0, &v))
+		o->rate_per_cpu = v;
+	v = o->ring_kb;
+	if (!cfg__int(c, g, "gateway.observe", "ring_kb", 4, 1 << 20, 0, &v)) {
+		if (v & (v - 1))
+			cfg__error(c, config_setting_get_member(g, "ring_kb"), "gateway.observe",
+				   "\"ring_kb\" = %lld is not a power of two", v);
+		o->ring_kb = v;
+	}
+	v = o->history;
+	if (!cfg__int(c, g, "gateway.observe", "history", 16, 4 << 20, 0, &v))
+		o->history = v;
+	fl = config_setting_get_member(g, "flow_log");
+	if (!fl)
+		return;
+	if (!config_setting_is_group(fl)) {
+		cfg__error(c, fl, "gateway.observe.flow_log", "must be a group");
+		return;
+	}
+	cfg__known(c, fl, "gateway.observe.flow_log", cfg__flow_log_keys);
+	cfg__path(c, fl, "gateway.observe.flow_log", "path", o->log_path,
+		  sizeof(o->log_path), 1);
+	v = o->log_max_mb;
+	if (!cfg__int(c, fl, "gateway.observe.flow_log", "max_mb", 1, 1 << 20, 0, &v))
+		o->log_max_mb = v;
+	v = o->log_keep;
+	if (!cfg__int(c, fl, "gateway.observe.flow_log", "keep", 0, 100, 0, &v))
+		o->log_keep = v;
+	v = o->log_sample;
+	if (!cfg__int(c, fl, "gateway.observe.flow_log", "sample", 1, 1000000, 0, &v))
+		o->log_sample = v;
+}
+
 static void cfg__gateway(struct cfg__ctx *c, const config_setting_t *gw,
 			 struct st_model *m)
 {
@@ -398,6 +457,9 @@ static void cfg__gateway(struct cfg__ctx *c, const config_setting_t *gw,
 		snprintf(m->bpffs, sizeof(m->bpffs), "%s", s);
 	cfg__api(c, gw, m);
 	cfg__metrics(c, gw, m);
+	cfg__observe(c, gw, m);
+	m->cfg.flags = m->observe.events ? ST_CFG_F_EVENTS : 0;
+	m->cfg.ev_rate = m->observe.rate_per_cpu;
 }
 
 static const char *const cfg__health_keys[] = {
@@ -632,6 +694,13 @@ static void cfg__defaults(struct st_model *m)
 	m->max_services = ST_MAX_SERVICES_DEFAULT;
 	m->max_backends = ST_MAX_BACKENDS_DEFAULT;
 	m->ct_entries = ST_CT_ENTRIES_DEFAULT;
+	m->observe.events = 1;
+	m->observe.rate_per_cpu = 100000;
+	m->observe.ring_kb = 4096;
+	m->observe.history = 16384;
+	m->observe.log_max_mb = 100;
+	m->observe.log_keep = 5;
+	m->observe.log_sample = 1;
 	strcpy(m->bpffs, "/sys/fs/bpf/strait");
 	strcpy(m->api.socket, "/run/strait/api.sock");
 	m->api.socket_mode = 0660;

@@ -82,6 +82,19 @@ struct st_api_cfg {
 	char audit_log[PATH_MAX];	/* JSON lines of every mutating call */
 };
 
+/* gateway.observe: flow records from the data path, kept in memory for
+ * `straitctl observe` and optionally logged to a file. */
+struct st_observe_cfg {
+	int events;			/* the data path writes records (default on) */
+	uint32_t rate_per_cpu;		/* records per second per CPU; 0: no limit */
+	uint32_t ring_kb;		/* BPF ring buffer size, power of two */
+	uint32_t history;		/* records kept in memory */
+	char log_path[PATH_MAX];	/* JSON-lines flow log; "" disables */
+	uint32_t log_max_mb;		/* rotate at this size */
+	uint32_t log_keep;		/* rotated files kept (.1 .. .N) */
+	uint32_t log_sample;		/* log one record in N (1: all) */
+};
+
 struct st_model {
 	char source[PATH_MAX];
 	struct st_model_iface ifaces[ST_MAX_IFACES];
@@ -94,6 +107,7 @@ struct st_model {
 	char bpffs[PATH_MAX];
 	struct st_api_cfg api;
 	char metrics_listen[64];	/* Prometheus exporter "ADDR:PORT"; "" disables */
+	struct st_observe_cfg observe;
 	struct st_model_service *services;
 	size_t nservices;
 };

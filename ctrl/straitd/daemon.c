@@ -285,8 +285,9 @@ static int daemon__immutable(const struct st_model *a, const struct st_model *b,
 	}
 	if (a->ring_size != b->ring_size || a->max_services != b->max_services ||
 	    a->max_backends != b->max_backends || a->ct_entries != b->ct_entries ||
-	    strcmp(a->bpffs, b->bpffs)) {
-		snprintf(msg, len, "%s: table sizes or bpffs changed; they need a restart",
+	    strcmp(a->bpffs, b->bpffs) || a->observe.ring_kb != b->observe.ring_kb ||
+	    a->observe.history != b->observe.history) {
+		snprintf(msg, len, "%s: table sizes, bpffs or observe ring_kb/history changed; they need a restart",
 			 b->source);
 		return -EINVAL;
 	}
