@@ -412,6 +412,16 @@ int st_daemon_backend_stats(const struct st_daemon *d, size_t svc, size_t be,
 				   d->rt[svc].be[be].id, out);
 }
 
+int st_daemon_backend_hs(const struct st_daemon *d, size_t svc, size_t be,
+			 struct st_hs_hist *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!d->xdp || svc >= d->model.nservices || be >= d->model.services[svc].nbackends ||
+	    !d->rt[svc].be[be].id)
+		return 0;
+	return st_lbmaps_hs_hist(&d->xdp->maps, d->rt[svc].be[be].id, out);
+}
+
 int st_daemon_drops(const struct st_daemon *d, struct st_counter out[ST_DROP__MAX])
 {
 	unsigned int r;

@@ -88,6 +88,9 @@ int st_daemon_service_stats(const struct st_daemon *d, size_t svc, struct st_obj
 int st_daemon_backend_stats(const struct st_daemon *d, size_t svc, size_t be,
 			    struct st_obj_stats *out);
 int st_daemon_drops(const struct st_daemon *d, struct st_counter out[ST_DROP__MAX]);
+/* TCP handshake histogram of a backend (zeros without a data path). */
+int st_daemon_backend_hs(const struct st_daemon *d, size_t svc, size_t be,
+			 struct st_hs_hist *out);
 const char *st_drop_reason_name(unsigned int reason);
 const char *st_hstate_name(enum st_hstate s);
 

@@ -2,7 +2,8 @@
  * tests that run the API or the metrics exporter without XDP: effective
  * weights as the daemon computes them, and counters with recognisable
  * values (service s: 1000 + s packets; backend b of service s:
- * 100 * (s + 1) + b packets; 7 no_backend drops of 448 bytes). */
+ * 100 * (s + 1) + b packets; 7 no_backend drops of 448 bytes; handshakes
+ * below). */
 #include <string.h>
 #include "ctrl/straitd/daemon.h"
 
@@ -37,5 +38,18 @@ int st_daemon_drops(const struct st_daemon *d, struct st_counter out[ST_DROP__MA
 	memset(out, 0, sizeof(*out) * ST_DROP__MAX);
 	out[ST_DROP_NO_BACKEND].packets = 7;
 	out[ST_DROP_NO_BACKEND].bytes = 448;
+	return 0;
+}
+
+/* Backend b of service s: 1 + b handshakes in bucket 9 (< 512 us), each
+ * 300 us. */
+int st_daemon_backend_hs(const struct st_daemon *d, size_t svc, size_t be,
+			 struct st_hs_hist *out)
+{
+	(void)d;
+	(void)svc;
+	memset(out, 0, sizeof(*out));
+	out->count[9] = 1 + be;
+	out->sum_ns = 300000ULL * (1 + be);
 	return 0;
 }
