@@ -228,6 +228,7 @@ enum st_ev_type {
 #define ST_EV_F_DSR 0x1		/* the service forwards by DSR */
 #define ST_EV_F_REPLY 0x2	/* seen in the reply direction (backend -> client) */
 #define ST_EV_F_RST 0x4		/* FLOW_END: ended by a reset */
+#define ST_EV_F_SVC 0x8		/* svc_id names a service (0 is a valid id) */
 
 struct st_flow_event {
 	__u64 ts_ns;		/* CLOCK_MONOTONIC */

@@ -114,7 +114,7 @@ ST_COLD void st_ev_flow_end(__u32 ifindex, const struct st_flow_key *ck,
 	st_ev_tuple(ev, ck);
 	ev->ifindex = ifindex;
 	ev->tcp_flags = tcp_flags;
-	ev->flags = flags | ((ct->flags & ST_CT_F_DSR) ? ST_EV_F_DSR : 0) |
+	ev->flags = flags | ST_EV_F_SVC | ((ct->flags & ST_CT_F_DSR) ? ST_EV_F_DSR : 0) |
 		    ((ct->flags & ST_CT_F_RST) ? ST_EV_F_RST : 0);
 	ev->svc_id = ct->svc_id;
 	ev->backend_id = ct->backend_id;
@@ -137,7 +137,8 @@ struct st_ev_note {
 	__u32 svc_id;
 	__u32 backend_id;
 	__be16 snat_port;
-	__u16 dsr;
+	__u8 dsr;
+	__u8 has_svc;		/* svc_id is set */
 };
 
 /* At the pipeline's exit: a record for a new flow or a dropped packet. */
@@ -155,7 +156,7 @@ ST_COLD void st_ev_exit(const struct st_pkt *p,
 	ev->verdict = rc;
 	ev->reason = reason;
 	ev->tcp_flags = m->tcp_flags;
-	ev->flags = n->dsr ? ST_EV_F_DSR : 0;
+	ev->flags = (n->dsr ? ST_EV_F_DSR : 0) | (n->has_svc ? ST_EV_F_SVC : 0);
 	ev->ifindex = p->ifindex;
 	ev->svc_id = n->svc_id;
 	ev->backend_id = n->backend_id;

@@ -258,6 +258,8 @@ static __always_inline int st_lb_forward(struct st_pkt *p, struct st_meta *m,
 
 	n.now = st_env_now();
 	note->svc_id = svc->id;
+	note->has_svc = 1;
+	note->dsr = !!(svc->flags & ST_SVC_F_DSR);
 	if (!(svc->flags & ST_SVC_F_DSR) && st_snat_addr(m->v6, n.snat)) {
 		*reason = ST_DROP_NO_SNAT;
 		return ST_DROP;
@@ -293,7 +295,6 @@ static __always_inline int st_lb_forward(struct st_pkt *p, struct st_meta *m,
 		is_new = 1;
 		note->type = ST_EV_FLOW_NEW;
 		note->snat_port = n.snat_port;
-		note->dsr = !!(svc->flags & ST_SVC_F_DSR);
 	}
 	be = st_env_backend(n.backend_id);
 	if (!be || !(be->flags & ST_BE_F_VALID)) {

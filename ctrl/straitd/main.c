@@ -22,6 +22,7 @@
 #include "ctrl/core/loop.h"
 #include "ctrl/metrics/metrics.h"
 #include "ctrl/straitd/daemon.h"
+#include "ctrl/straitd/records.h"
 #include <sys/epoll.h>
 
 #define ERRBUF 8192
@@ -122,6 +123,7 @@ static int straitd__signals(void)
 struct straitd__ctx {
 	struct st_daemon *d;
 	const struct straitd__opts *o;
+	struct st_records *records;
 };
 
 static void straitd__on_signal(struct st_loop *l, int fd, uint32_t events, void *arg)
@@ -142,10 +144,12 @@ static void straitd__on_signal(struct st_loop *l, int fd, uint32_t events, void 
 		if (!msg)
 			continue;
 		st_info("reload: reading %s", c->d->config_path);
-		if (st_daemon_reload(c->d, msg, ERRBUF))
+		if (st_daemon_reload(c->d, msg, ERRBUF)) {
 			st_err("reload: rejected; running state unchanged:\n%s", msg);
-		else
+		} else {
 			st_info("reload: done, %zu services", c->d->model.nservices);
+			st_records_reload(c->records);	/* reopens the flow log */
+		}
 		free(msg);
 	}
 }
@@ -174,10 +178,18 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 		st_err("signals: cannot set up signalfd");
 		return 1;
 	}
+	/* Records first: the API follows the store they fill. */
+	c.records = st_records_start(d, err, sizeof(err));
+	if (!c.records && err[0]) {
+		st_err("flow records: %s", err);
+		close(fd);
+		return 1;
+	}
 	if (d->model.api.socket[0] || d->model.api.tcp_listen[0]) {
 		d->api = st_api_new(d, err, sizeof(err));
 		if (!d->api) {
 			st_err("api: %s", err);
+			st_records_stop(c.records);
 			close(fd);
 			return 1;
 		}
@@ -188,6 +200,7 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 			st_err("metrics: %s", err);
 			st_api_free(d->api);
 			d->api = NULL;
+			st_records_stop(c.records);
 			close(fd);
 			return 1;
 		}
@@ -200,6 +213,7 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 	st_metrics_free(metrics);
 	st_api_free(d->api);
 	d->api = NULL;
+	st_records_stop(c.records);
 	close(fd);
 	return rc ? 1 : 0;
 }

@@ -160,6 +160,8 @@ int st_xdp_open(struct st_xdp_engine *e, const struct st_model *m)
 	err = st_lbmaps_size(e->skel->obj, m->ring_size, m->max_services,
 			     m->max_backends, m->ct_entries);
 	if (!err)
+		err = st_lbmaps_size_events(e->skel->obj, m->observe.ring_kb * 1024u);
+	if (!err)
 		err = eng__pins(e);
 	if (!err)
 		err = lb__load(e->skel);

@@ -33,6 +33,8 @@ int st_xdp_attach(struct st_xdp_engine *e, const struct st_model *m);
 int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m);
 /* Data-path ids (0 / -ENOENT when not programmed). */
 uint32_t st_xdp_backend_id(const struct st_xdp_engine *e, const struct st_backend *be);
+/* The backend behind a data-path id (from the shadow: no syscall). */
+int st_xdp_backend_get(const struct st_xdp_engine *e, uint32_t id, struct st_backend *out);
 int st_xdp_service_id(const struct st_xdp_engine *e, const struct st_vip_key *k, uint32_t *id);
 int st_xdp_shadow_load(struct st_xdp_engine *e);
 void st_xdp_shadow_free(struct st_xdp_engine *e);

@@ -111,6 +111,15 @@ uint32_t st_xdp_backend_id(const struct st_xdp_engine *e, const struct st_backen
 	return id ? *id : 0;
 }
 
+int st_xdp_backend_get(const struct st_xdp_engine *e, uint32_t id, struct st_backend *out)
+{
+	if (!e->shadow || !id || id >= e->max_backends ||
+	    !(e->shadow->be[id].flags & ST_BE_F_VALID))
+		return -ENOENT;
+	*out = e->shadow->be[id];
+	return 0;
+}
+
 /* Existing id (its down flag brought up to date), or a new one written to
  * the map now. 0 if full. */
 static uint32_t rec__backend_id(struct st_xdp_engine *e, const struct st_backend *want)
@@ -467,6 +476,7 @@ int st_xdp_remove(const struct st_model *m)
 	static const char *const maps[] = {
 		"st_svcs", "st_ring", "st_backends", "st_ct", "st_nat", "st_addrs",
 		"st_cfg", "st_stats", "st_drops", "st_svc_stats", "st_be_stats",
+		"st_events", "st_ev_budget", "st_hs_hist", "st_scratch",
 	};
 	char path[PATH_MAX + 32];
 	size_t i;
