@@ -19,11 +19,20 @@
  * The figure is the kernel's own (duration / repeat, whole ns), median of
  * --runs calls after one untimed warm-up call.
  *
+ * Last, flow records (pkt/event.h): tracked, reverse NAT, new flow (room)
+ * and a dropped packet (TCP header cut short), each with records off and
+ * on in alternating calls on an object whose st_events ring holds a whole
+ * call's records and is read out between calls, and the drop again with
+ * the ring full (a reader that does not keep up). The overhead is on
+ * against off, median against median.
+ *
  * Every case is checked: its counter must have moved once per timed packet,
  * and one more packet (repeat 1) must come back with the expected verdict
  * and headers; for "room", the flush after each call must find every new
- * flow's conntrack and NAT entry. If a case did not take the path it
- * names, exit 1.
+ * flow's conntrack and NAT entry; with records, every call must have
+ * written (or, ring full, lost) exactly the records expected, none when
+ * off, and every record written must have been read back as the one its
+ * packet should give. If a case did not take the path it names, exit 1.
  * Topology and service: see xdp_lb_world.c.
  */
 #include <errno.h>
@@ -53,6 +62,7 @@ struct opts {
 	unsigned repeat;
 	unsigned room; /* repeat of the "room" cases, see room_repeat() */
 	unsigned runs;
+	unsigned ev_runs; /* off/on pairs of the flow-record cases */
 	int json;
 };
 
@@ -81,9 +91,13 @@ static const char *const stat_names[ST_STAT__MAX] = {
     [ST_STAT_CT_NEW] = "CT_NEW",
     [ST_STAT_CT_HIT] = "CT_HIT",
     [ST_STAT_REV_NAT] = "REV_NAT",
+    [ST_STAT_EV_SENT] = "EV_SENT",
+    [ST_STAT_EV_LOST] = "EV_LOST",
+    [ST_STAT_EV_LIMITED] = "EV_LIMITED",
 };
 
 static const char *const drop_names[ST_DROP__MAX] = {
+    [ST_DROP_SHORT_L4] = "SHORT_L4",
     [ST_DROP_NO_BACKEND] = "NO_BACKEND",
     [ST_DROP_BACKEND_GONE] = "BACKEND_GONE",
     [ST_DROP_NAT_PORTS] = "NAT_PORTS",
@@ -94,16 +108,6 @@ static const char *const drop_names[ST_DROP__MAX] = {
     [ST_DROP_NO_NEIGH] = "NO_NEIGH",
 };
 
-static const char *stat_name(int i)
-{
-	static char buf[24];
-
-	if (i >= 0 && i < ST_STAT__MAX && stat_names[i])
-		return stat_names[i];
-	snprintf(buf, sizeof(buf), "stat %d", i);
-	return buf;
-}
-
 static const char *drop_name(int i)
 {
 	static char buf[24];
@@ -111,6 +115,21 @@ static const char *drop_name(int i)
 	if (i >= 0 && i < ST_DROP__MAX && drop_names[i])
 		return drop_names[i];
 	snprintf(buf, sizeof(buf), "reason %d", i);
+	return buf;
+}
+
+/* A counter of the combined array: st_stats, then st_drops. */
+static const char *stat_name(int i)
+{
+	static char buf[40];
+
+	if (i >= 0 && i < ST_STAT__MAX && stat_names[i])
+		return stat_names[i];
+	if (i >= ST_STAT__MAX)
+		snprintf(buf, sizeof(buf), "%s drops",
+			 drop_name(i - ST_STAT__MAX));
+	else
+		snprintf(buf, sizeof(buf), "stat %d", i);
 	return buf;
 }
 
@@ -294,7 +313,7 @@ static void note_drops(struct xlb_case *c, const __u64 *before,
 	for (i = 0; i < ST_DROP__MAX; i++) {
 		__u64 n = moved(before, after, ST_STAT__MAX + i);
 
-		if (!n)
+		if (!n || ST_STAT__MAX + i == c->stat)
 			continue;
 		len = strlen(c->note);
 		snprintf(c->note + len, sizeof(c->note) - len,
@@ -387,7 +406,7 @@ struct par_arg {
 	const struct opts *o;
 	pthread_barrier_t *start;
 	int cpu;
-	int leader; /* empties the tables of a "room" case */
+	int leader;		/* empties the tables of a "room" case */
 	__u32 ns[MAX_RUNS + 1]; /* [0]: the warm-up round */
 	int err;
 	__u32 bad_ret;
@@ -498,6 +517,21 @@ static struct xlb_case tracked_case(struct bench *b, const struct st_lbmaps *m)
 				 .goal = 1.5};
 }
 
+/* The backend's reply to the tracked flow: build xlb_g.pkt_reverse from
+ * the tracked case's output first. */
+static struct xlb_case reverse_case(struct bench *b, const struct st_lbmaps *m)
+{
+	struct xlb_case c = tracked_case(b, m);
+
+	c.name = "reverse NAT";
+	c.pkt = xlb_g.pkt_reverse;
+	c.ifindex = xlb_g.int_if;
+	c.stat = ST_STAT_REV_NAT;
+	c.check = xlb_check_reverse;
+	c.goal = 0;
+	return c;
+}
+
 /* A new flow per packet, into tables with room (emptied before every call
  * of o->room packets) or into full ones, where every insert evicts. */
 static struct xlb_case new_case(struct bench *b, const struct st_lbmaps *m,
@@ -546,13 +580,7 @@ static void main_cases(struct xlb_case *c, struct floor *f, struct lb *l,
 				      .also = -1,
 				      .check = xlb_check_same};
 	c[C_TRACKED] = tracked_case(b, bm);
-	c[C_REVERSE] = c[C_TRACKED];
-	c[C_REVERSE].name = "reverse NAT";
-	c[C_REVERSE].pkt = xlb_g.pkt_reverse;
-	c[C_REVERSE].ifindex = xlb_g.int_if;
-	c[C_REVERSE].stat = ST_STAT_REV_NAT;
-	c[C_REVERSE].check = xlb_check_reverse;
-	c[C_REVERSE].goal = 0;
+	c[C_REVERSE] = reverse_case(b, bm);
 	c[C_ROOM] = new_case(b, bm, 1, o);
 	c[C_EVICT] = new_case(b, bm, 0, o);
 }
@@ -585,7 +613,7 @@ static int run_main(struct xlb_case *c, struct ct_result *ct,
 	struct st_lbmaps bm, lm;
 	struct floor *f = floor__open_and_load();
 	struct lb *l = xlb_lb_load(&lm);
-	struct bench *b = xlb_bench_load(XLB_CT_SHARED, &bm);
+	struct bench *b = xlb_bench_load(XLB_CT_SHARED, &bm, 0);
 	int i, err = -1;
 
 	if (!f || !l || !b) {
@@ -614,7 +642,7 @@ static int run_ct_kind(enum xlb_ct_kind kind, struct ct_result *r,
 		       const struct opts *o)
 {
 	struct st_lbmaps m;
-	struct bench *b = xlb_bench_load(kind, &m);
+	struct bench *b = xlb_bench_load(kind, &m, 0);
 	int err;
 
 	if (!b)
@@ -628,6 +656,277 @@ static int run_ct_kind(enum xlb_ct_kind kind, struct ct_result *r,
 	err |= run_ct_parallel(r, o);
 	bench__destroy(b);
 	return err;
+}
+
+/* ---- flow records, off and on ------------------------------------------ */
+
+/* The same paths on one more object, whose st_events holds XLB_EV_RING
+ * bytes, each timed with records off and on in alternating calls: off, on,
+ * then on, off, and so on, so that drift in the machine falls on both
+ * alike. Records on means ST_CFG_F_EVENTS with ev_rate 0 (no limit). The
+ * ring is read out after every call (untimed), except in "ring full",
+ * which fills it first and never reads it: a reader that does not keep
+ * up. */
+enum { E_TRACKED, E_REVERSE, E_ROOM, E_DROP, E_FULL, E__MAX };
+
+struct ev_case {
+	/* path, counters, checks (c.ns is not used) */
+	struct xlb_case c;
+	/* the records expected (see struct xlb_reader) */
+	__u8 type, reason, alt_reason;
+	unsigned per_pkt; /* records per packet with records on */
+	int full;	  /* ring kept full: every record is lost */
+	double goal;	  /* max overhead of on over off, %; 0: none */
+	/* results: medians; over the calls with records on, EV_SENT,
+	 * EV_LOST and the records read back; for "ring full", the records
+	 * that filled it */
+	__u32 off_ns, on_ns;
+	__u64 sent, lost, read, held;
+};
+
+struct ev_run {
+	struct ev_case e[E__MAX];
+	unsigned repeat; /* packets per call of the cases that write records */
+	int ran;
+};
+
+/* Records on (without limit) or off; the rest of st_cfg stays. */
+static int set_records(const struct st_lbmaps *m, int on)
+{
+	struct st_cfg cfg;
+	__u32 zero = 0;
+	int err = bpf_map_lookup_elem(m->cfg, &zero, &cfg) ? -errno : 0;
+
+	if (!err) {
+		cfg.flags = on ? cfg.flags | ST_CFG_F_EVENTS
+			       : cfg.flags & ~(__u32)ST_CFG_F_EVENTS;
+		cfg.ev_rate = 0;
+		err = st_lbmaps_set_cfg(m, &cfg);
+	}
+	if (err)
+		fprintf(stderr, "xdp_lb: switching records %s: %s\n",
+			on ? "on" : "off", strerror(-err));
+	return err;
+}
+
+/* What one call moved on the record counters, against what it should
+ * have: with records on, per_pkt records per packet, written (and every
+ * one read back) or, into the full ring, lost; with records off, none. */
+static int ev_check_call(struct ev_case *e, const __u64 *b, const __u64 *a,
+			 __u64 read, int on, unsigned repeat)
+{
+	__u64 want = on ? (__u64)e->per_pkt * repeat : 0;
+	__u64 sent = moved(b, a, ST_STAT_EV_SENT);
+	__u64 lost = moved(b, a, ST_STAT_EV_LOST);
+	__u64 lim = moved(b, a, ST_STAT_EV_LIMITED);
+
+	if (on) {
+		e->sent += sent;
+		e->lost += lost;
+		e->read += read;
+	}
+	if (sent == (e->full ? 0 : want) && lost == (e->full ? want : 0) &&
+	    !lim && read == sent)
+		return 0;
+	snprintf(e->c.note, sizeof(e->c.note),
+		 "records %s, %u packets: EV_SENT +%llu, EV_LOST +%llu, "
+		 "EV_LIMITED +%llu, read %llu; want %s +%llu",
+		 on ? "on" : "off", repeat, (unsigned long long)sent,
+		 (unsigned long long)lost, (unsigned long long)lim,
+		 (unsigned long long)read,
+		 e->full ? "EV_LOST" : "EV_SENT, read",
+		 (unsigned long long)want);
+	return -1;
+}
+
+/* One call, records on or off: its figure in *ns. A "room" case empties
+ * the tables after it, counting what it finds (check_kept()). */
+static int ev_call(struct ev_case *e, struct xlb_reader *rd, int on,
+		   unsigned repeat, __u32 *ns)
+{
+	__u64 b[NCOUNTERS] = {0}, a[NCOUNTERS] = {0}, n0 = rd->n;
+	__u32 ret;
+
+	if (set_records(e->c.maps, on) || stat_read(&e->c, b) ||
+	    test_run(&e->c, repeat, NULL, &ret, ns) || stat_read(&e->c, a) ||
+	    (!e->full && xlb_reader_drain(rd)) ||
+	    (e->c.flush && flush_tables(&e->c, 1)))
+		return -1;
+	if (ret_ok(&e->c, ret))
+		return ev_check_call(e, b, a, rd->n - n0, on, repeat);
+	snprintf(e->c.note, sizeof(e->c.note),
+		 "records %s: a call returned %s, want %s", on ? "on" : "off",
+		 xdp_name(ret), xdp_name(e->c.want_ret));
+	return -1;
+}
+
+/* Fill the ring with records nobody reads, until one is lost. */
+static int ev_fill(struct ev_case *e)
+{
+	__u64 b[NCOUNTERS] = {0}, a[NCOUNTERS] = {0}, lost;
+	unsigned n = XLB_EV_RING / XLB_EV_REC;
+	__u32 ret, ns;
+
+	if (set_records(e->c.maps, 1) || stat_read(&e->c, b) ||
+	    test_run(&e->c, n, NULL, &ret, &ns) || stat_read(&e->c, a))
+		return -1;
+	e->held = moved(b, a, ST_STAT_EV_SENT);
+	lost = moved(b, a, ST_STAT_EV_LOST);
+	if (lost && e->held + lost == n)
+		return 0;
+	snprintf(e->c.note, sizeof(e->c.note),
+		 "filling the ring with %u records: EV_SENT +%llu, "
+		 "EV_LOST +%llu",
+		 n, (unsigned long long)e->held, (unsigned long long)lost);
+	return -1;
+}
+
+/* One untimed warm-up pair, then ev_runs timed pairs. */
+static int ev_time(struct ev_case *e, struct xlb_reader *rd,
+		   const struct opts *o)
+{
+	__u32 off[MAX_RUNS], on[MAX_RUNS], ns;
+	unsigned repeat = case_repeat(&e->c, o);
+	int r, k, rec;
+
+	for (r = -1; r < (int)o->ev_runs; r++) {
+		for (k = 0; k < 2; k++) {
+			rec =
+			    k ^ (r & 1); /* pair 0: off, on; pair 1: on, off */
+			if (ev_call(e, rd, rec, repeat, &ns))
+				return -1;
+			if (r >= 0)
+				(rec ? on : off)[r] = ns;
+		}
+	}
+	e->off_ns = median(off, o->ev_runs);
+	e->on_ns = median(on, o->ev_runs);
+	return 0;
+}
+
+/* After the timed calls: the case's counter, for "room" the tables, and
+ * one more packet with records on, whose record (or, with the ring full,
+ * the records that filled it) must be read back. */
+static int ev_verify(struct ev_case *e, struct xlb_reader *rd,
+		     const __u64 *before, const __u64 *after)
+{
+	__u64 n0 = rd->n, want = e->full ? e->held : e->per_pkt;
+
+	if (check_moved(&e->c, before, after) ||
+	    check_kept(&e->c, before, after) || set_records(e->c.maps, 1) ||
+	    verify_case(&e->c) || xlb_reader_drain(rd))
+		return -1;
+	if (rd->bad) {
+		snprintf(e->c.note, sizeof(e->c.note), "%s", rd->why);
+		return -1;
+	}
+	if (rd->n - n0 == want)
+		return 0;
+	snprintf(e->c.note, sizeof(e->c.note),
+		 "read %llu records after the check packet, want %llu",
+		 (unsigned long long)(rd->n - n0), (unsigned long long)want);
+	return -1;
+}
+
+static int ev_run_case(struct ev_case *e, struct xlb_reader *rd,
+		       const struct opts *o)
+{
+	__u64 before[NCOUNTERS] = {0}, after[NCOUNTERS] = {0};
+	struct xlb_case *c = &e->c;
+	char extra[120];
+	__u32 ret, ns;
+
+	c->ok = 0;
+	rd->type = e->type;
+	rd->reason = e->reason;
+	rd->alt_reason = e->alt_reason;
+	/* One packet first, so that a tracked flow is tracked from the start;
+	 * the flush before the timed calls is not counted. */
+	if ((c->tmpl && xlb_set_template(c->tmpl, c->pkt)) ||
+	    set_records(c->maps, 0) || test_run(c, 1, NULL, &ret, &ns) ||
+	    (e->full && ev_fill(e)) || (c->flush && flush_tables(c, 0)))
+		return -1;
+	c->ct_kept = c->nat_kept = 0;
+	if (stat_read(c, before) || ev_time(e, rd, o) || stat_read(c, after))
+		return -1;
+	c->timed = 2ULL * case_repeat(c, o) * (o->ev_runs + 1);
+	if (ev_verify(e, rd, before, after))
+		return -1;
+	if (e->full)
+		snprintf(extra, sizeof(extra),
+			 "; records on, ring full: EV_LOST +%llu, EV_SENT "
+			 "+%llu; 1 more checked",
+			 (unsigned long long)e->lost,
+			 (unsigned long long)e->sent);
+	else
+		snprintf(extra, sizeof(extra),
+			 "%s; records on: EV_SENT +%llu, read %llu, EV_LOST "
+			 "+%llu; 1 more checked",
+			 c->flush ? ", none evicted" : "",
+			 (unsigned long long)e->sent,
+			 (unsigned long long)e->read,
+			 (unsigned long long)e->lost);
+	note_ok(c, before, after, extra);
+	return 0;
+}
+
+static void ev_cases(struct ev_run *v, struct bench *b,
+		     const struct st_lbmaps *m, const struct opts *o)
+{
+	struct ev_case *e = v->e;
+
+	v->repeat = o->room < XLB_EV_REPEAT_MAX ? o->room : XLB_EV_REPEAT_MAX;
+	e[E_TRACKED] = (struct ev_case){.c = tracked_case(b, m), .goal = 10};
+	e[E_REVERSE] = (struct ev_case){.c = reverse_case(b, m)};
+	e[E_ROOM] = (struct ev_case){.c = new_case(b, m, 1, o),
+				     .type = ST_EV_FLOW_NEW,
+				     .alt_reason = ST_DROP_NAT_PORTS,
+				     .per_pkt = 1};
+	e[E_ROOM].c.repeat = v->repeat;
+	e[E_DROP] =
+	    (struct ev_case){.c = {.name = "drop (short L4)",
+				   .fd = bpf_program__fd(b->progs.bench_lb),
+				   .tmpl = b->maps.bench_tmpl,
+				   .maps = m,
+				   .pkt = xlb_g.pkt_short,
+				   .ifindex = xlb_g.ext_if,
+				   .want_ret = XDP_DROP,
+				   .repeat = v->repeat,
+				   .stat = ST_STAT__MAX + ST_DROP_SHORT_L4,
+				   .also = -1,
+				   .check = xlb_check_same},
+			     .type = ST_EV_DROP,
+			     .reason = ST_DROP_SHORT_L4,
+			     .per_pkt = 1};
+	e[E_FULL] = e[E_DROP];
+	e[E_FULL].c.name = "drop, ring full";
+	e[E_FULL].full = 1;
+}
+
+/* Tracked first: the reply is made from its output. */
+static int run_records(struct ev_run *v, const struct opts *o)
+{
+	struct xlb_reader rd;
+	struct st_lbmaps m;
+	struct bench *b = xlb_bench_load(XLB_CT_SHARED, &m, XLB_EV_RING);
+	int i, err = -1;
+
+	if (!b)
+		return -1;
+	if (xlb_reader_open(&rd, m.events))
+		goto out;
+	ev_cases(v, b, &m, o);
+	err = 0;
+	for (i = 0; i < E__MAX; i++) {
+		if (i == E_REVERSE)
+			xlb_build_reverse(v->e[E_TRACKED].c.out);
+		err |= ev_run_case(&v->e[i], &rd, o);
+	}
+	v->ran = 1;
+	xlb_reader_close(&rd);
+out:
+	bench__destroy(b);
+	return err ? -1 : 0;
 }
 
 /* ---- report ------------------------------------------------------------- */
@@ -718,9 +1017,52 @@ static void print_ns(const struct xlb_case *c, int ran, int width)
 		printf(" %*s", width, "-");
 }
 
+static double overhead(const struct ev_case *e)
+{
+	return e->off_ns ? 100.0 * ((double)e->on_ns - e->off_ns) / e->off_ns
+			 : 0;
+}
+
+static const char *ev_goal_text(const struct ev_case *e, char *buf, size_t n)
+{
+	if (e->goal <= 0)
+		return "-";
+	if (!e->c.ok)
+		return "n/a";
+	snprintf(buf, n, "<= %.0f%% %s", e->goal,
+		 overhead(e) <= e->goal ? "met" : "MISSED");
+	return buf;
+}
+
+static void print_records(const struct ev_run *v, const struct opts *o)
+{
+	char goal[32];
+	int i;
+
+	printf("\nflow records off and on (st_cfg ST_CFG_F_EVENTS, ev_rate 0: "
+	       "no limit), in alternating calls,\n"
+	       "median of %u calls each after 1 warm-up pair; st_events %u "
+	       "MiB, read out after every call\n"
+	       "(untimed) except in \"ring full\"; repeat %u (tracked, "
+	       "reverse NAT), %u (new flow, drops)\n",
+	       o->ev_runs, XLB_EV_RING >> 20, o->repeat, v->repeat);
+	printf("%-20s %6s %6s %8s  %-13s  %s\n", "case", "off ns", "on ns",
+	       "overhead", "goal", "check (timed packets, then 1 more)");
+	for (i = 0; i < E__MAX; i++) {
+		const struct ev_case *e = &v->e[i];
+
+		printf("%-20s %6u %6u %+7.1f%%  %-13s  %s%s\n", e->c.name,
+		       e->off_ns, e->on_ns, overhead(e),
+		       ev_goal_text(e, goal, sizeof(goal)),
+		       e->c.ok ? "" : "FAILED: ", e->c.note);
+	}
+}
+
 /* First the cases, then the conntrack flavours side by side, then the
- * checks of the flavour runs that the first table does not show. */
-static void print_table(const struct xlb_case *c, const struct ct_result *ct)
+ * checks of the flavour runs that the first table does not show, then
+ * the flow-record cases. */
+static void print_table(const struct xlb_case *c, const struct ct_result *ct,
+			const struct ev_run *ev, const struct opts *o)
 {
 	__u32 fl = c[C_FLOOR].ns, fr = c[C_FLOOR_R].ns;
 	int i;
@@ -751,8 +1093,9 @@ static void print_table(const struct xlb_case *c, const struct ct_result *ct)
 		printf("\n");
 	}
 
-	printf("\nchecks of the st_ct flavour runs (the shared map's single-CPU "
-	       "runs are above):\n");
+	printf(
+	    "\nchecks of the st_ct flavour runs (the shared map's single-CPU "
+	    "runs are above):\n");
 	for (i = 0; i < XLB_CT__MAX; i++) {
 		const struct ct_result *r = &ct[i];
 
@@ -769,6 +1112,8 @@ static void print_table(const struct xlb_case *c, const struct ct_result *ct)
 			print_check(&r->evict2);
 		}
 	}
+	if (ev->ran)
+		print_records(ev, o);
 }
 
 static void json_str(const char *s)
@@ -803,9 +1148,40 @@ static void json_case(const struct xlb_case *c, __u32 fl, __u32 fr)
 	printf("}");
 }
 
+static void json_records(const struct ev_run *v, const struct opts *o)
+{
+	int i;
+
+	printf(",\"records\":{\"ring_bytes\":%u,\"repeat\":%u,"
+	       "\"repeat_records\":%u,\"pairs\":%u,\"cases\":[",
+	       XLB_EV_RING, o->repeat, v->repeat, o->ev_runs);
+	for (i = 0; i < E__MAX; i++) {
+		const struct ev_case *e = &v->e[i];
+
+		printf("%s{\"name\":", i ? "," : "");
+		json_str(e->c.name);
+		printf(",\"off_ns\":%u,\"on_ns\":%u,\"overhead_pct\":%.2f,",
+		       e->off_ns, e->on_ns, overhead(e));
+		if (e->goal > 0)
+			printf("\"goal_pct\":%.0f,\"goal_met\":%s,", e->goal,
+			       !e->c.ok			? "null"
+			       : overhead(e) <= e->goal ? "true"
+							: "false");
+		printf("\"records_per_packet\":%u,\"ring_full\":%s,"
+		       "\"ev_sent\":%llu,\"ev_lost\":%llu,\"read\":%llu,"
+		       "\"ok\":%s,\"check\":",
+		       e->per_pkt, e->full ? "true" : "false",
+		       (unsigned long long)e->sent, (unsigned long long)e->lost,
+		       (unsigned long long)e->read, e->c.ok ? "true" : "false");
+		json_str(e->c.note);
+		printf("}");
+	}
+	printf("]}");
+}
+
 static void print_json(int argc, char **argv, const struct opts *o,
 		       const struct xlb_case *c, const struct ct_result *ct,
-		       int ok)
+		       const struct ev_run *ev, int ok)
 {
 	__u32 fl = c[C_FLOOR].ns, fr = c[C_FLOOR_R].ns;
 	char model[200], cmd[512] = "";
@@ -852,7 +1228,10 @@ static void print_json(int argc, char **argv, const struct opts *o,
 		}
 		printf("}");
 	}
-	printf("],\"ok\":%s}\n", ok ? "true" : "false");
+	printf("]");
+	if (ev->ran)
+		json_records(ev, o);
+	printf(",\"ok\":%s}\n", ok ? "true" : "false");
 }
 
 /* ---- main ------------------------------------------------------------- */
@@ -861,8 +1240,8 @@ static void usage(FILE *out)
 {
 	fprintf(
 	    out,
-	    "usage: perf_xdp_lb [--repeat N] [--runs N] [--ct-entries N]\n"
-	    "                   [-o json]\n"
+	    "usage: perf_xdp_lb [--repeat N] [--runs N] [--ev-runs N]\n"
+	    "                   [--ct-entries N] [-o json]\n"
 	    "Times Strait's XDP load balancer with BPF_PROG_TEST_RUN in a\n"
 	    "private network namespace, pinned to one CPU: the floor (swap\n"
 	    "MACs, XDP_TX) raw and with the frame restore of\n"
@@ -870,17 +1249,23 @@ static void usage(FILE *out)
 	    "tracked flow, a reply (reverse NAT) and a new flow per packet,\n"
 	    "the latter into tables with room and into full ones; then\n"
 	    "tracked and new flows with per-CPU flavours of the conntrack\n"
-	    "map, and new flows on two CPUs at once. Prints the median ns\n"
-	    "per packet, ratios to both floors and the goals; exits 1 if a\n"
-	    "case did not take the path it names. Needs root.\n"
+	    "map, and new flows on two CPUs at once; then tracked, reverse\n"
+	    "NAT, new flows and a dropped packet with flow records off and\n"
+	    "on in alternating calls, and the drop with the record ring\n"
+	    "full. Prints the median ns per packet, ratios to both floors,\n"
+	    "the records' overhead and the goals; exits 1 if a case did not\n"
+	    "take the path it names or its records were not as expected.\n"
+	    "Needs root.\n"
 	    "  --repeat N      packets per BPF_PROG_TEST_RUN call\n"
 	    "                  (default 1000000; new flows with room: at\n"
 	    "                  most a quarter of --ct-entries, see docs)\n"
 	    "  --runs N        timed calls per case, median reported\n"
 	    "                  (default 5, max %d)\n"
+	    "  --ev-runs N     flow records: timed off/on pairs per case\n"
+	    "                  (default 11, max %d)\n"
 	    "  --ct-entries N  size of st_ct and st_nat (default %d)\n"
 	    "  -o json         one JSON object instead of the table\n",
-	    MAX_RUNS, ST_CT_ENTRIES_DEFAULT);
+	    MAX_RUNS, MAX_RUNS, ST_CT_ENTRIES_DEFAULT);
 }
 
 /* Packets per call of the "room" cases: few enough that an emptied table
@@ -920,6 +1305,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->repeat = (unsigned)n;
 		else if (!strcmp(a, "--runs") && n >= 1 && n <= MAX_RUNS)
 			o->runs = (unsigned)n;
+		else if (!strcmp(a, "--ev-runs") && n >= 1 && n <= MAX_RUNS)
+			o->ev_runs = (unsigned)n;
 		else if (!strcmp(a, "--ct-entries") && n >= 1024 &&
 			 n <= (1 << 26))
 			xlb_g.ct_entries = (unsigned)n;
@@ -933,7 +1320,8 @@ int main(int argc, char **argv)
 {
 	static struct xlb_case cases[C__MAX];
 	static struct ct_result ct[XLB_CT__MAX];
-	struct opts o = {.repeat = 1000000, .runs = 5};
+	static struct ev_run ev;
+	struct opts o = {.repeat = 1000000, .runs = 5, .ev_runs = 11};
 	int rc, failed = 0;
 
 	xlb_g.ct_entries = ST_CT_ENTRIES_DEFAULT;
@@ -959,13 +1347,14 @@ int main(int argc, char **argv)
 	    run_ct_kind(XLB_CT_PERCPU_VALUES, &ct[XLB_CT_PERCPU_VALUES], &o);
 	failed |=
 	    run_ct_kind(XLB_CT_PERCPU_LISTS, &ct[XLB_CT_PERCPU_LISTS], &o);
+	failed |= run_records(&ev, &o);
 	if (o.json)
-		print_json(argc, argv, &o, cases, ct, !failed);
+		print_json(argc, argv, &o, cases, ct, &ev, !failed);
 	else
-		print_table(cases, ct);
+		print_table(cases, ct, &ev, &o);
 	fflush(stdout); /* the report first, then the verdict */
 	if (failed)
 		fprintf(stderr, "xdp_lb: FAILED: a case did not take the path "
-				"it measures\n");
+				"it measures, or its records were wrong\n");
 	return failed ? 1 : 0;
 }

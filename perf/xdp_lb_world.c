@@ -16,7 +16,8 @@
  * SNAT port toward its backend, and four backends' 4 x 64512 ports would
  * not even cover the default conntrack size. Also here: the test frames,
  * the checks of what a case's verification packet looks like on its way
- * out, and loading and programming the BPF objects.
+ * out, loading and programming the BPF objects, and the reader of the flow
+ * records they write.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -264,6 +265,23 @@ static void build_tcp(__u8 *f, const __u8 *dmac, const __u8 *smac, __be32 src,
 	put16(th + 16, csum_fold(csum_add(s, th, XLB_FRAME_LEN - 34)));
 }
 
+/* The tracked flow's frame with 12 bytes of IPv4 options (NOPs, IHL 8):
+ * the TCP header then starts at 46 and the 64-byte frame ends 2 bytes
+ * into it, a ST_DROP_SHORT_L4 drop. */
+static void build_short_l4(__u8 *f)
+{
+	__u8 tcp[XLB_FRAME_LEN], *ip = f + 14;
+
+	build_tcp(tcp, xlb_g.ext_mac, router_mac, addr4(CLIENT), addr4(XLB_VIP),
+		  CLIENT_PORT, XLB_VIP_PORT, 0x10);
+	memcpy(f, tcp, 34);
+	memset(f + 34, 1, 12);
+	memcpy(f + 46, tcp + 34, XLB_FRAME_LEN - 46);
+	ip[0] = 0x48;
+	put16(ip + 10, 0);
+	put16(ip + 10, csum_fold(csum_add(0, ip, 32)));
+}
+
 void xlb_build_packets(void)
 {
 	build_tcp(xlb_g.pkt_tracked, xlb_g.ext_mac, router_mac, addr4(CLIENT),
@@ -273,6 +291,7 @@ void xlb_build_packets(void)
 		  addr4(XLB_VIP), 0, XLB_VIP_PORT, 0x02);
 	build_tcp(xlb_g.pkt_pass, xlb_g.ext_mac, router_mac, addr4(CLIENT),
 		  addr4(PASS_DST), CLIENT_PORT, 22, 0x10);
+	build_short_l4(xlb_g.pkt_short);
 }
 
 void xlb_build_reverse(const __u8 *fwd_out)
@@ -457,7 +476,8 @@ static int ct_flavour(struct bpf_map *ct, enum xlb_ct_kind kind)
 	return 0;
 }
 
-struct bench *xlb_bench_load(enum xlb_ct_kind kind, struct st_lbmaps *m)
+struct bench *xlb_bench_load(enum xlb_ct_kind kind, struct st_lbmaps *m,
+			     __u32 ev_ring)
 {
 	struct bench *s = bench__open();
 	int err;
@@ -470,6 +490,9 @@ struct bench *xlb_bench_load(enum xlb_ct_kind kind, struct st_lbmaps *m)
 	err = lb_prepare(s->obj, &s->rodata->st_params);
 	if (!err)
 		err = ct_flavour(s->maps.st_ct, kind);
+	if (!err && ev_ring && (err = st_lbmaps_size_events(s->obj, ev_ring)))
+		fprintf(stderr, "xdp_lb: sizing st_events to %u bytes: %s\n",
+			ev_ring, strerror(-err));
 	if (!err && bpf_map__value_size(s->maps.bench_tmpl) !=
 			sizeof(struct bench_frame)) {
 		fprintf(stderr,
@@ -573,4 +596,73 @@ out:
 		fprintf(stderr, "xdp_lb: emptying map %s: %s\n", info.name,
 			strerror(-err));
 	return err;
+}
+
+/* ---- flow records --------------------------------------------------- */
+
+static int record_bad(struct xlb_reader *r, const struct st_flow_event *ev,
+		      const char *what)
+{
+	if (!r->bad++)
+		snprintf(r->why, sizeof(r->why), "record type %d reason %d: %s",
+			 ev->type, ev->reason, what);
+	return 0;
+}
+
+/* Is it the record the case expects? ring_buffer__consume() calls this
+ * for each one, in order. */
+static int record_check(void *ctx, void *data, size_t size)
+{
+	struct xlb_reader *r = ctx;
+	const struct st_flow_event *ev = data;
+	int drop_ok, new_ok;
+
+	r->n++;
+	if (size != sizeof(*ev)) {
+		if (!r->bad++)
+			snprintf(r->why, sizeof(r->why),
+				 "record of %zu bytes, want %zu", size,
+				 sizeof(*ev));
+		return 0;
+	}
+	if (r->type == ST_EV_NONE)
+		return record_bad(r, ev, "none expected");
+	if (ev->family != ST_AF_INET || ev->proto != IPPROTO_TCP ||
+	    ev->daddr[0] != addr4(XLB_VIP) || ev->ifindex != xlb_g.ext_if)
+		return record_bad(r, ev, "not TCP/IPv4 to the VIP on " EXT_IF);
+	drop_ok = ev->type == ST_EV_DROP && ev->verdict == XDP_DROP &&
+		  ((r->type == ST_EV_DROP && ev->reason == r->reason) ||
+		   (r->alt_reason && ev->reason == r->alt_reason));
+	new_ok = ev->type == ST_EV_FLOW_NEW && r->type == ST_EV_FLOW_NEW &&
+		 ev->verdict == XDP_REDIRECT && ev->svc_id == SVC_ID &&
+		 ev->backend_id >= 1 && ev->backend_id <= XLB_BACKENDS &&
+		 ntohs(ev->snat_port) >= ST_NAT_PORT_MIN &&
+		 ev->dport == htons(XLB_VIP_PORT);
+	return drop_ok || new_ok ? 0 : record_bad(r, ev, "not as expected");
+}
+
+int xlb_reader_open(struct xlb_reader *r, int events_fd)
+{
+	memset(r, 0, sizeof(*r));
+	r->rb = ring_buffer__new(events_fd, record_check, r, NULL);
+	if (r->rb)
+		return 0;
+	fprintf(stderr, "xdp_lb: reading st_events: %s\n", strerror(errno));
+	return -1;
+}
+
+int xlb_reader_drain(struct xlb_reader *r)
+{
+	int n = ring_buffer__consume(r->rb);
+
+	if (n >= 0)
+		return 0;
+	fprintf(stderr, "xdp_lb: ring_buffer__consume: %s\n", strerror(-n));
+	return -1;
+}
+
+void xlb_reader_close(struct xlb_reader *r)
+{
+	ring_buffer__free(r->rb);
+	r->rb = NULL;
 }

@@ -36,10 +36,11 @@ static __always_inline int st_ev_on(void)
 }
 
 /* May a record be written now? Counts the ones the limit holds back. */
-static __always_inline int st_ev_take(__u64 now)
+static __always_inline int st_ev_take(void)
 {
 	struct st_cfg *cfg = st_env_cfg();
 	struct st_ev_budget *b;
+	__u64 now;
 
 	if (!cfg || !(cfg->flags & ST_CFG_F_EVENTS))
 		return 0;
@@ -48,6 +49,7 @@ static __always_inline int st_ev_take(__u64 now)
 	b = st_env_ev_budget();
 	if (!b)
 		return 0;
+	now = st_env_now();
 	if (now - b->window_ns >= ST_NSEC_PER_SEC) {
 		b->window_ns = now;
 		b->used = 0;
@@ -67,7 +69,7 @@ static __always_inline struct st_flow_event *st_ev_begin(__u8 type)
 {
 	struct st_flow_event *ev;
 
-	if (!st_ev_take(st_env_now()))
+	if (!st_ev_take())
 		return NULL;
 	ev = st_env_ev_reserve();
 	if (!ev) {

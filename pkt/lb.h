@@ -220,7 +220,7 @@ ST_GLOBAL int st_lb_new_flow(const struct st_flow_key *flow,
 	}
 	ct->svc_id = n->svc_id;
 	ct->last_seen_ns = n->now;
-	ct->created_ns = n->now;
+	ct->created_ns = st_env_clock();
 	ct->packets = 1;
 	ct->bytes = n->len;
 	if (n->tcp_flags & ST_TCP_FIN)

@@ -12,6 +12,7 @@ PKGS=(
   # tests: netns topology, fixture regeneration, packet capture on failure
   iproute2 procps kmod ethtool jq python3 python3-scapy tcpdump
   openssl curl
+  prometheus  # tests/e2e/prom_e2e.sh runs its own; promtool checks the exposition
 )
 
 missing=()
@@ -29,5 +30,16 @@ fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# Packages for their binaries only: no service they ship (prometheus on
+# :9090) may start here. policy-rc.d 101 denies starts during the install.
+guard=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  guard=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' >"$guard" && chmod 755 "$guard"
+  trap 'rm -f "$guard"' EXIT
+fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi
 echo "install-deps: done"

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <jansson.h>
 #include "ctrl/api/api_int.h"
@@ -37,6 +38,7 @@ struct api__ctx {
 	json_t *body;				/* the answer */
 	char result[512];			/* short text for the audit log */
 	char headers[128];			/* extra response headers */
+	struct api__stream *stream;		/* GET /v1/flows streams its answer */
 };
 
 /* End the request with an error: status, {"error", "status"} body. */
@@ -340,6 +342,68 @@ static int api__post_reload(struct api__ctx *x)
 	return x->status;
 }
 
+/* The value of follow in the query: 1 (bare "follow", 1, true), 0 (no
+ * follow, 0, false) or -1 for anything else. The filter parser has
+ * checked the escapes already; follow's values need none. */
+static int api__follow(const char *q)
+{
+	const char *p, *v;
+	size_t n, vn;
+	int on = 0;
+
+	for (p = q; p && *p; p += n + (p[n] == '&')) {
+		n = strcspn(p, "&");
+		if (n < 6 || strncmp(p, "follow", 6) || (n > 6 && p[6] != '='))
+			continue;
+		v = n > 6 ? p + 7 : p + 6;
+		vn = n > 6 ? n - 7 : 0;
+		if (!vn || (vn == 1 && *v == '1') || (vn == 4 && !strncmp(v, "true", 4)))
+			on = 1;
+		else if ((vn == 1 && *v == '0') || (vn == 5 && !strncmp(v, "false", 5)))
+			on = 0;
+		else
+			return -1;
+	}
+	return on;
+}
+
+static uint64_t api__realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* GET /v1/flows[?filter][&follow=1]: the matching records as JSON lines,
+ * streamed by the connection (flows.c) after the head api__handle()
+ * writes. */
+static int api__get_flows(struct api__ctx *x)
+{
+	static const char *const extra[] = { "follow", NULL };
+	const char *target = x->req->target, *q = strchr(target, '?');
+	char query[ST_HTTP_LINE_MAX], err[256] = "";
+	size_t qlen = q ? strcspn(q + 1, "#") : 0;
+	int follow, rc;
+
+	if (!x->d->observe)
+		return api__fail(x, 503, "flow records are off");
+	snprintf(query, sizeof(query), "%.*s", (int)qlen, q ? q + 1 : "");
+	rc = st_obs_filter_parse(query, api__realtime_ns(), extra, &x->stream->f, err,
+				 sizeof(err));
+	if (rc)
+		return api__fail(x, rc == -ENOMEM ? 500 : 400, "%s", err[0] ? err : "bad query");
+	follow = api__follow(query);
+	if (follow < 0)
+		return api__fail(x, 400, "follow: bad value (1, true, 0 or false)");
+	if (follow && api__server_follow(x->a->srv))
+		return api__fail(x, 503, "cannot follow flow records now (no subscriber slot)");
+	api__stream_start(x->d->observe, x->stream, follow, x->req->minor >= 1);
+	x->status = 200;
+	snprintf(x->result, sizeof(x->result), "ok");
+	return 200;
+}
+
 /* Routes: "*" matches any one segment. Nothing needs admin yet; admin
  * passes every check because roles are ordered. */
 struct api__route {
@@ -351,6 +415,7 @@ struct api__route {
 
 static const struct api__route api__routes[] = {
 	{ "GET", { "v1", "status" }, ST_ROLE_VIEWER, api__get_status },
+	{ "GET", { "v1", "flows" }, ST_ROLE_VIEWER, api__get_flows },
 	{ "GET", { "v1", "services" }, ST_ROLE_VIEWER, api__get_services },
 	{ "GET", { "v1", "services", "*" }, ST_ROLE_VIEWER, api__get_service },
 	{ "GET", { "v1", "services", "*", "backends" }, ST_ROLE_VIEWER, api__get_backends },
@@ -463,8 +528,45 @@ static int api__mutating(const char *method)
 	return strcmp(method, "GET") && strcmp(method, "HEAD");
 }
 
+void api__count(struct st_api *a, enum st_role role, int status)
+{
+	int cl = status / 100;
+
+	if (role > ST_ROLE_ADMIN)
+		role = ST_ROLE_NONE;
+	cl = cl < 1 ? 1 : cl > API__NCLASSES ? API__NCLASSES : cl;
+	a->requests[role][cl - 1]++;
+}
+
+int st_api_requests(const struct st_api *a, enum st_role role, int status_class,
+		    uint64_t *out)
+{
+	*out = 0;
+	if ((unsigned int)role > ST_ROLE_ADMIN || status_class < 1 ||
+	    status_class > API__NCLASSES)
+		return -EINVAL;
+	*out = a ? a->requests[role][status_class - 1] : 0;
+	return 0;
+}
+
+/* The head of a streamed answer; HEAD gets the head alone. A follow
+ * never ends by itself, so it says Connection: close; HTTP/1.0 has no
+ * chunks, so the body ends with the connection. */
+static int api__stream_head(struct api__ctx *x, struct st_buf *out)
+{
+	struct api__stream *st = x->stream;
+	int head = !strcmp(x->req->method, "HEAD");
+	int keep = x->req->keep_alive && !st->follow && (st->chunked || head);
+
+	st->close = !keep;
+	if (head)
+		st->on = 0;
+	return st_http_stream_head(out, 200, "application/x-ndjson", NULL, st->chunked, keep);
+}
+
 int api__handle(struct st_api *a, const struct api__peer *peer,
-		const struct st_http_req *req, struct st_buf *out)
+		const struct st_http_req *req, struct st_buf *out,
+		struct api__stream *stream)
 {
 	struct api__ctx *x = calloc(1, sizeof(*x));
 	char *s = NULL;
@@ -475,8 +577,17 @@ int api__handle(struct st_api *a, const struct api__peer *peer,
 	x->a = a;
 	x->d = a->d;
 	x->req = req;
+	x->stream = stream;
 	api__authorize(a, &a->d->model.api, peer, req, &x->who);
 	api__dispatch(x);
+	api__count(a, x->who.deny ? ST_ROLE_NONE : x->who.role, x->status ? x->status : 500);
+	if (stream->on && x->status == 200) {
+		st_dbg("api: %s %s %s -> 200 (stream)", x->who.who, req->method, req->target);
+		err = api__stream_head(x, out);
+		free(x);
+		return err;
+	}
+	stream->on = 0;
 	if (!x->body)
 		api__fail(x, 500, "internal error");
 	if (api__mutating(req->method))

@@ -441,6 +441,35 @@ int st_http_respond(struct st_buf *out, int status, const char *extra_headers,
 	return err;
 }
 
+int st_http_stream_head(struct st_buf *out, int status, const char *ctype,
+			const char *extra_headers, int chunked, int keep_alive)
+{
+	return st_buf_printf(out,
+			     "HTTP/1.1 %d %s\r\n"
+			     "Content-Type: %s\r\n"
+			     "%s"
+			     "Cache-Control: no-store\r\n"
+			     "Connection: %s\r\n%s\r\n",
+			     status, st_http_reason(status), ctype,
+			     chunked ? "Transfer-Encoding: chunked\r\n" : "",
+			     keep_alive ? "keep-alive" : "close",
+			     extra_headers ? extra_headers : "");
+}
+
+int st_http_chunk(struct st_buf *out, const void *data, size_t len)
+{
+	size_t mark = out->len;
+	int err = st_buf_printf(out, "%zx\r\n", len);
+
+	if (!err && len)
+		err = st_buf_append(out, data, len);
+	if (!err)
+		err = st_buf_append(out, "\r\n", 2);
+	if (err)
+		out->len = mark;	/* never half a chunk */
+	return err;
+}
+
 int st_http_respond_error(struct st_buf *out, int status, const char *extra_headers,
 			  const char *msg, int keep_alive)
 {

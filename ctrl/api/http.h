@@ -102,6 +102,14 @@ const char *st_http_reason(int status);
  * (each ending in CRLF; NULL for none), then body. 0 or -ENOMEM. */
 int st_http_respond(struct st_buf *out, int status, const char *extra_headers,
 		    const char *body, size_t len, int keep_alive);
+/* The head of a streamed answer: status line, Content-Type ctype,
+ * Cache-Control, Connection, any extra header lines, and with chunked
+ * "Transfer-Encoding: chunked" (without, the body ends when the
+ * connection closes: HTTP/1.0). The body follows with st_http_chunk(). */
+int st_http_stream_head(struct st_buf *out, int status, const char *ctype,
+			const char *extra_headers, int chunked, int keep_alive);
+/* Append len bytes as one chunk; len 0 appends the last chunk. */
+int st_http_chunk(struct st_buf *out, const void *data, size_t len);
 /* The same with the body {"error": msg, "status": status}. */
 int st_http_respond_error(struct st_buf *out, int status, const char *extra_headers,
 			  const char *msg, int keep_alive);

@@ -10,6 +10,12 @@
  * decides itself whether it needs the socket readable or writable, so
  * every blocked operation records which event would unblock it and the
  * epoll registration follows that.
+ *
+ * GET /v1/flows streams: the connection then leaves request/response mode
+ * and sends records (flows.c) until the answer ends or, with follow, until
+ * the peer closes. Followers are not timed out; the server holds one
+ * subscription to the record store for all of them, taken with the first
+ * follower and dropped with the last.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,6 +48,7 @@ struct api__conn {
 	int eof;			/* the peer will send nothing more */
 	uint32_t want, events;
 	int wlen;			/* length of an SSL_write to retry */
+	int yield;			/* a stream took its turn: back to the loop */
 	struct api__peer peer;
 	char addr[64];			/* for messages */
 	struct st_timer *timer;
@@ -50,6 +57,7 @@ struct api__conn {
 	size_t in_off, in_len;
 	char in[SRV__IN_SIZE];
 	struct st_http_parser p;
+	struct api__stream st;		/* st.on: streaming GET /v1/flows */
 };
 
 struct api__server {
@@ -60,6 +68,10 @@ struct api__server {
 	SSL_CTX *ctx;
 	struct api__conn *conns;
 	size_t nconns;
+	struct st_observe *obs;		/* subscribed to, while followers exist */
+	int obs_sub;
+	size_t nfollowers;
+	struct st_buf line;		/* the pushed record as JSON */
 };
 
 /* The most useful OpenSSL error queued, or a fallback; clears the queue. */
@@ -76,10 +88,29 @@ static const char *srv__ssl_error(char *buf, size_t len, const char *fallback)
 	return buf;
 }
 
+/* The last follower gone: no need to hear about records any more. */
+static void srv__follow_end(struct api__conn *c)
+{
+	struct api__server *s = c->s;
+
+	if (!c->st.follow || !c->st.on)
+		return;
+	if (c->st.lost_total)
+		st_info("api: %s stopped following flow records; %llu lost (slow reader)",
+			c->addr, (unsigned long long)c->st.lost_total);
+	c->st.on = 0;
+	if (--s->nfollowers || !s->obs_sub)
+		return;
+	st_observe_unsubscribe(s->obs, s->obs_sub);
+	s->obs_sub = 0;
+	s->obs = NULL;
+}
+
 static void srv__close(struct api__conn *c)
 {
 	struct api__server *s = c->s;
 
+	srv__follow_end(c);
 	st_timer_cancel(s->loop, c->timer);
 	st_loop_del(s->loop, c->fd);
 	if (c->ssl) {
@@ -113,7 +144,9 @@ static void srv__touch(struct api__conn *c)
 {
 	c->active_ms = st_now_ms();
 	st_timer_cancel(c->s->loop, c->timer);
-	c->timer = st_timer_start(c->s->loop, API__IDLE_MS, srv__on_idle, c);
+	c->timer = NULL;
+	if (!(c->st.on && c->st.follow))	/* followers wait as long as they like */
+		c->timer = st_timer_start(c->s->loop, API__IDLE_MS, srv__on_idle, c);
 }
 
 /* A TLS call that did not complete: -EAGAIN with c->want set, 0 for a
@@ -245,12 +278,16 @@ static int srv__answer(struct api__conn *c)
 
 	if (p->state == ST_HTTP_S_ERROR) {
 		st_dbg("api: %s: bad request: %d %s", c->addr, p->status, p->error);
+		api__count(c->s->a, ST_ROLE_NONE, p->status);
 		c->closing = 1;
 		return st_http_respond_error(&c->out, p->status, NULL, p->error, 0);
 	}
-	err = api__handle(c->s->a, &c->peer, &p->req, &c->out);
-	if (!p->req.keep_alive)
-		c->closing = 1;
+	memset(&c->st, 0, sizeof(c->st));
+	err = api__handle(c->s->a, &c->peer, &p->req, &c->out, &c->st);
+	if (!err && c->st.on && c->st.follow)
+		c->s->nfollowers++;
+	if (!c->st.on && (!p->req.keep_alive || c->st.close))
+		c->closing = 1;	/* a stream closes, if it must, when it ends */
 	st_http_parser_reset(p);
 	return err;
 }
@@ -261,7 +298,7 @@ static int srv__process(struct api__conn *c)
 {
 	int did = 0;
 
-	while (c->in_off < c->in_len && !c->closing &&
+	while (c->in_off < c->in_len && !c->closing && !c->st.on &&
 	       st_buf_pending(&c->out) < SRV__OUT_HIGH) {
 		c->in_off += st_http_parse(&c->p, c->in + c->in_off, c->in_len - c->in_off);
 		did = 1;
@@ -295,10 +332,42 @@ static ssize_t srv__flush(struct api__conn *c)
 	return total;
 }
 
+/* A follower is always read (and its input dropped) so that its close is
+ * seen even while its output is stuck. */
 static int srv__can_read(const struct api__conn *c)
 {
+	if (c->st.on && c->st.follow)
+		return !c->eof;
 	return !c->closing && !c->eof && c->in_len == 0 &&
 	       st_buf_pending(&c->out) < SRV__OUT_HIGH;
+}
+
+/* The streamed answer's next part; 1 if output was added, 0 if not, -1
+ * if c must close. Filling from the history takes one turn of the loop:
+ * the connection yields and asks to be called again. */
+static int srv__stream(struct api__conn *c)
+{
+	struct api__stream *st = &c->st;
+	int r;
+
+	if (!st->on)
+		return 0;
+	if (st->live) {
+		r = api__stream_report(st, &c->out);
+		return r < 0 ? -1 : r;
+	}
+	if (st_buf_pending(&c->out) >= API__STREAM_ROOM || c->yield)
+		return 0;
+	r = api__stream_fill(c->s->a->d->observe, st, &c->out);
+	if (r < 0)
+		return -1;
+	c->yield = 1;
+	c->want |= EPOLLOUT;
+	if (r == 1 && !st->follow) {
+		st->on = 0;	/* answered: back to requests */
+		c->closing |= st->close;
+	}
+	return 1;
 }
 
 /* One step of the pump; 1 if it moved, 0 if blocked, -1 if c must close. */
@@ -317,15 +386,18 @@ static int srv__step(struct api__conn *c)
 	if (n < 0)
 		return -1;
 	moved |= n > 0;
-	if (!st_buf_pending(&c->out) && (c->closing || c->eof))
+	if ((!st_buf_pending(&c->out) && (c->closing || (c->eof && !c->st.on))) ||
+	    (c->eof && c->st.on && c->st.follow))
 		return -1;
-	n = srv__process(c);
+	n = c->st.on ? srv__stream(c) : srv__process(c);
 	if (n < 0)
 		return -1;
 	moved |= n > 0;
 	if (srv__can_read(c)) {
 		n = srv__recv(c, c->in, sizeof(c->in));
-		if (n > 0)
+		if (n > 0 && c->st.on && c->st.follow)
+			c->in_off = c->in_len = 0;	/* a follower has nothing to say */
+		else if (n > 0)
 			c->in_len = n;
 		else if (n == 0)
 			c->eof = 1;
@@ -341,6 +413,7 @@ static void srv__pump(struct api__conn *c)
 	int r, moved = 0;
 	uint32_t ev;
 
+	c->yield = 0;
 	do {
 		c->want = 0;
 		r = srv__step(c);
@@ -349,7 +422,7 @@ static void srv__pump(struct api__conn *c)
 			return;
 		}
 		moved |= r;
-	} while (r);
+	} while (r && !c->yield);
 	ev = c->want ? c->want : EPOLLIN;
 	if (ev != c->events && !st_loop_mod(c->s->loop, c->fd, ev))
 		c->events = ev;
@@ -360,6 +433,45 @@ static void srv__pump(struct api__conn *c)
 static void srv__on_conn(struct st_loop *l, int fd, uint32_t events, void *arg)
 {
 	srv__pump(arg);
+}
+
+/* A new record: to every live follower it matches. Output is only queued
+ * here (the loop sends it when the socket is writable), so nothing in
+ * this callback can close a connection under the caller. */
+static void srv__on_record(void *arg, const struct st_flow_rec *r)
+{
+	struct api__server *s = arg;
+	struct api__conn *c;
+	int rendered = 0;
+
+	for (c = s->conns; c; c = c->next) {
+		if (!c->st.on || !c->st.live || c->closing || !st_obs_match(&c->st.f, r))
+			continue;
+		if (!rendered) {
+			s->line.len = s->line.off = 0;
+			if (st_obs_rec_json(r, &s->line))
+				return;
+			rendered = 1;
+		}
+		if (api__stream_push(s->obs, &c->st, s->line.p, s->line.len, &c->out))
+			c->closing = 1;
+		if (!(c->events & EPOLLOUT) && !st_loop_mod(s->loop, c->fd, c->events | EPOLLOUT))
+			c->events |= EPOLLOUT;
+	}
+}
+
+int api__server_follow(struct api__server *s)
+{
+	int h;
+
+	if (s->obs_sub)
+		return 0;
+	h = st_observe_subscribe(s->a->d->observe, srv__on_record, s);
+	if (h < 0)
+		return h;
+	s->obs = s->a->d->observe;
+	s->obs_sub = h;
+	return 0;
 }
 
 static void srv__addr(const struct sockaddr_storage *ss, char *out, size_t len)
@@ -717,6 +829,9 @@ void api__server_free(struct api__server *s)
 		return;
 	while (s->conns)
 		srv__close(s->conns);
+	if (s->obs_sub)
+		st_observe_unsubscribe(s->obs, s->obs_sub);
+	st_buf_free(&s->line);
 	if (s->ufd >= 0) {
 		st_loop_del(s->loop, s->ufd);
 		close(s->ufd);

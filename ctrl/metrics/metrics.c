@@ -2,9 +2,11 @@
  *
  * The exposition is rendered from the daemon's state at each scrape: the
  * runtime counters of struct st_daemon, the per-service and per-backend
- * counters of the data path, and the global st_stats counters. Without a
- * data path (unit tests) the data-path series are present and 0, so a
- * dashboard sees the same series whether or not traffic was ever seen.
+ * counters and handshake histograms of the data path, the global st_stats
+ * counters, the flow-record pipeline (when on) and the standard process_*
+ * series. Without a data path (unit tests) the data-path series are
+ * present and 0, so a dashboard sees the same series whether or not
+ * traffic was ever seen.
  *
  * The listener reuses the control API's HTTP parser and buffers but is
  * much simpler than the API server: one request per connection, answered
@@ -12,19 +14,23 @@
  * a slow or stuck scraper cannot hold straitd's memory or the loop.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "ctrl/api/api.h"
 #include "ctrl/api/http.h"
 #include "ctrl/common/log.h"
 #include "ctrl/core/loop.h"
 #include "ctrl/metrics/metrics.h"
+#include "ctrl/observe/observe.h"
 #include "ctrl/straitd/daemon.h"
 #include "ctrl/xdp/engine.h"
 
@@ -101,8 +107,9 @@ static void met__svc_labels(struct met__out *o, const struct st_model_service *s
 	o->err |= st_buf_append(o->b, "\"}", 2);
 }
 
+/* A backend's labels, and a histogram bucket's `le` when not NULL. */
 static void met__be_labels(struct met__out *o, const struct st_model_service *s,
-			   const struct st_model_backend *be)
+			   const struct st_model_backend *be, const char *le)
 {
 	o->err |= st_buf_append(o->b, "{service=\"", 10);
 	met__esc(o, s->name);
@@ -110,6 +117,8 @@ static void met__be_labels(struct met__out *o, const struct st_model_service *s,
 	met__esc(o, be->ident);
 	o->err |= st_buf_append(o->b, "\",group=\"", 9);
 	met__esc(o, be->group);
+	if (le)
+		o->err |= st_buf_printf(o->b, "\",le=\"%s", le);
 	o->err |= st_buf_append(o->b, "\"}", 2);
 }
 
@@ -219,10 +228,63 @@ static void met__backends(struct met__out *o, const struct st_daemon *d)
 				if (st_daemon_backend_stats(d, i, j, &st))
 					memset(&st, 0, sizeof(st));
 				o->err |= st_buf_printf(o->b, "%s", fam->name);
-				met__be_labels(o, s, &s->backends[j]);
+				met__be_labels(o, s, &s->backends[j], NULL);
 				o->err |= st_buf_printf(o->b, " %llu\n",
 							met__be_value(d, i, j, &st, fam->col));
 			}
+		}
+	}
+}
+
+/* TCP handshake times. Bucket i of st_hs_hist counts handshakes shorter
+ * than 2^i us, so the cumulative count up to i is the series le = 2^i us
+ * (written in seconds, "%.7g" gives the shortest exact form: 1e-06,
+ * 1.6e-05, 0.000128 ... 4.194304); the last bucket shows only in +Inf. */
+static void met__hs_one(struct met__out *o, const struct st_model_service *s,
+			const struct st_model_backend *be, const struct st_hs_hist *h)
+{
+	static const char name[] = "strait_backend_handshake_seconds";
+	unsigned long long cum = 0;
+	char le[16];
+	unsigned int i;
+
+	for (i = 0; i < ST_HS_BUCKETS; i++) {
+		cum += h->count[i];
+		if (i == ST_HS_BUCKETS - 1)
+			break;
+		snprintf(le, sizeof(le), "%.7g", (double)(1u << i) / 1e6);
+		o->err |= st_buf_printf(o->b, "%s_bucket", name);
+		met__be_labels(o, s, be, le);
+		o->err |= st_buf_printf(o->b, " %llu\n", cum);
+	}
+	o->err |= st_buf_printf(o->b, "%s_bucket", name);
+	met__be_labels(o, s, be, "+Inf");
+	o->err |= st_buf_printf(o->b, " %llu\n%s_sum", cum, name);
+	met__be_labels(o, s, be, NULL);
+	o->err |= st_buf_printf(o->b, " %llu.%09llu\n%s_count",
+				(unsigned long long)h->sum_ns / 1000000000ULL,
+				(unsigned long long)h->sum_ns % 1000000000ULL, name);
+	met__be_labels(o, s, be, NULL);
+	o->err |= st_buf_printf(o->b, " %llu\n", cum);
+}
+
+static void met__handshakes(struct met__out *o, const struct st_daemon *d)
+{
+	const struct st_model *m = &d->model;
+	size_t i, j;
+
+	met__head(o, "strait_backend_handshake_seconds", "histogram",
+		  "TCP handshake time toward the backend, from the forwarded SYN to its "
+		  "SYN-ACK; NAT services only (DSR replies bypass the gateway).");
+	for (i = 0; i < m->nservices; i++) {
+		const struct st_model_service *s = &m->services[i];
+
+		for (j = 0; j < s->nbackends; j++) {
+			struct st_hs_hist h;
+
+			if (st_daemon_backend_hs(d, i, j, &h))
+				memset(&h, 0, sizeof(h));
+			met__hs_one(o, s, &s->backends[j], &h);
 		}
 	}
 }
@@ -242,20 +304,26 @@ static void met__drops(struct met__out *o, const struct st_daemon *d)
 		met__one(o, "strait_drop_bytes_total", "reason", st_drop_reason_name(r), c[r].bytes);
 }
 
-/* Global st_stats packet counters; 0 without a data path. */
-static void met__xdp(struct met__out *o, const struct st_daemon *d)
+/* Global st_stats packet counters, summed over CPUs; 0 without a data path. */
+static void met__stats_read(const struct st_daemon *d, unsigned long long n[ST_STAT__MAX])
+{
+	struct st_counter c;
+	unsigned int i;
+
+	memset(n, 0, sizeof(*n) * ST_STAT__MAX);
+	for (i = 0; d->xdp && i < ST_STAT__MAX; i++)
+		if (!st_lbmaps_counter(&d->xdp->maps, d->xdp->maps.stats, i, &c))
+			n[i] = c.packets;
+}
+
+static void met__xdp(struct met__out *o, const unsigned long long n[ST_STAT__MAX])
 {
 	static const struct { const char *verdict; enum st_stat idx; } v[] = {
 		{ "pass", ST_STAT_PASS }, { "tx", ST_STAT_TX },
 		{ "redirect", ST_STAT_REDIRECT }, { "drop", ST_STAT_DROP },
 	};
-	unsigned long long n[ST_STAT__MAX] = { 0 };
-	struct st_counter c;
 	unsigned int i;
 
-	for (i = 0; d->xdp && i < ST_STAT__MAX; i++)
-		if (!st_lbmaps_counter(&d->xdp->maps, d->xdp->maps.stats, i, &c))
-			n[i] = c.packets;
 	met__head(o, "strait_xdp_packets_total", "counter", "Packets by XDP verdict.");
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		met__one(o, "strait_xdp_packets_total", "verdict", v[i].verdict, n[v[i].idx]);
@@ -267,6 +335,145 @@ static void met__xdp(struct met__out *o, const struct st_daemon *d)
 	met__head(o, "strait_reverse_nat_total", "counter",
 		  "Reply packets translated back to the client.");
 	met__one(o, "strait_reverse_nat_total", NULL, NULL, n[ST_STAT_REV_NAT]);
+}
+
+/* Flow records on their way out of the data path, and in straitd. */
+static void met__records(struct met__out *o, const struct st_daemon *d,
+			 const unsigned long long n[ST_STAT__MAX])
+{
+	static const char fr[] = "strait_flow_records_total", ob[] = "strait_observe_records_total",
+			  fl[] = "strait_flow_log_records_total";
+	const struct st_observe_stats *s;
+	unsigned int t;
+
+	met__head(o, fr, "counter", "Flow records of the data path: sent to straitd, "
+		  "lost (ring full: straitd read too slowly), limited (per-CPU rate limit).");
+	met__one(o, fr, "result", "sent", n[ST_STAT_EV_SENT]);
+	met__one(o, fr, "result", "lost", n[ST_STAT_EV_LOST]);
+	met__one(o, fr, "result", "limited", n[ST_STAT_EV_LIMITED]);
+	met__head(o, "strait_handshakes_timed_total", "counter",
+		  "TCP handshakes the data path timed (NAT services).");
+	met__one(o, "strait_handshakes_timed_total", NULL, NULL, n[ST_STAT_HANDSHAKE]);
+	if (!d->observe)
+		return;		/* records are off: no straitd side to count */
+	s = st_observe_stats(d->observe);
+	met__head(o, ob, "counter", "Flow records straitd received and kept, by event.");
+	for (t = ST_EV_FLOW_NEW; t < ST_EV__MAX; t++)
+		met__one(o, ob, "event", st_obs_type_name(t), s->by_type[t]);
+	met__head(o, "strait_observe_follower_lost_total", "counter",
+		  "Flow records API followers (straitctl observe --follow) missed by reading too slowly.");
+	met__one(o, "strait_observe_follower_lost_total", NULL, NULL, s->follower_lost);
+	met__head(o, fl, "counter", "Flow records for the flow log: written, sampled out, "
+		  "or lost to a write error.");
+	met__one(o, fl, "result", "written", s->log_written);
+	met__one(o, fl, "result", "sampled_out", s->log_sampled_out);
+	met__one(o, fl, "result", "error", s->log_errors);
+	met__head(o, "strait_flow_log_rotations_total", "counter", "Flow log file rotations.");
+	met__one(o, "strait_flow_log_rotations_total", NULL, NULL, s->log_rotations);
+}
+
+/* Control API answers by the caller's role and the status class. */
+static void met__api(struct met__out *o, const struct st_daemon *d)
+{
+	static const char name[] = "strait_api_requests_total";
+	uint64_t n;
+	int r, c;
+
+	if (!d->api)
+		return;
+	met__head(o, name, "counter", "Control API requests answered, by the caller's role "
+		  "(none: not authenticated or not readable) and status class.");
+	for (r = ST_ROLE_NONE; r <= ST_ROLE_ADMIN; r++) {
+		for (c = 1; c <= 5; c++) {
+			if (st_api_requests(d->api, r, c, &n))
+				n = 0;
+			o->err |= st_buf_printf(o->b, "%s{role=\"%s\",code=\"%dxx\"} %llu\n", name,
+						st_role_name(r), c, (unsigned long long)n);
+		}
+	}
+}
+
+/* The standard process_* series (as Prometheus' client libraries name
+ * them) from /proc/self/stat: fields 14-15 (utime, stime) and 22
+ * (starttime, clock ticks after boot), 23 (vsize, bytes), 24 (rss, pages).
+ * The command name (field 2) may hold spaces and ')': parse after the last. */
+struct met__proc {
+	unsigned long long utime, stime, start, vsize, rss;
+};
+
+static int met__proc_stat(struct met__proc *p)
+{
+	char buf[1024], *s;
+	size_t n;
+	FILE *f = fopen("/proc/self/stat", "re");
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	s = strrchr(buf, ')');
+	if (!s || sscanf(s + 1, " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu"
+			 " %*s %*s %*s %*s %*s %*s %llu %llu %llu",
+			 &p->utime, &p->stime, &p->start, &p->vsize, &p->rss) != 5)
+		return -EINVAL;
+	return 0;
+}
+
+/* Open descriptors: the entries of /proc/self/fd but the one reading it. */
+static long met__open_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *e;
+	long n = 0;
+
+	if (!dir)
+		return -1;
+	while ((e = readdir(dir)))
+		n += e->d_name[0] != '.' && atoi(e->d_name) != dirfd(dir);
+	closedir(dir);
+	return n;
+}
+
+/* Unix time of the boot: the realtime clock minus the boot-time clock. */
+static double met__boot_time(void)
+{
+	struct timespec rt, bt;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	return (rt.tv_sec - bt.tv_sec) + (rt.tv_nsec - bt.tv_nsec) / 1e9;
+}
+
+static void met__process(struct met__out *o)
+{
+	double tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	struct met__proc p;
+	struct rlimit rl;
+	long fds = met__open_fds();
+
+	if (!met__proc_stat(&p)) {
+		met__head(o, "process_cpu_seconds_total", "counter",
+			  "User and system CPU time spent, in seconds.");
+		o->err |= st_buf_printf(o->b, "process_cpu_seconds_total %.2f\n",
+					(p.utime + p.stime) / tick);
+		met__head(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+		met__one(o, "process_resident_memory_bytes", NULL, NULL, p.rss * page);
+		met__head(o, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+		met__one(o, "process_virtual_memory_bytes", NULL, NULL, p.vsize);
+		met__head(o, "process_start_time_seconds", "gauge",
+			  "Start time of the process since the Unix epoch, in seconds.");
+		o->err |= st_buf_printf(o->b, "process_start_time_seconds %.2f\n",
+					met__boot_time() + p.start / tick);
+	}
+	if (fds >= 0) {
+		met__head(o, "process_open_fds", "gauge", "Number of open file descriptors.");
+		met__one(o, "process_open_fds", NULL, NULL, fds);
+	}
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		met__head(o, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+		met__one(o, "process_max_fds", NULL, NULL, rl.rlim_cur);
+	}
 }
 
 /* started_ms is on the monotonic clock; Prometheus wants Unix time. */
@@ -298,13 +505,19 @@ static void met__daemon(struct met__out *o, const struct st_daemon *d)
 int st_metrics_render(const struct st_daemon *d, struct st_buf *out)
 {
 	struct met__out o = { .b = out };
+	unsigned long long n[ST_STAT__MAX];
 	size_t mark = out->len;
 
+	met__stats_read(d, n);
 	met__daemon(&o, d);
 	met__services(&o, d);
 	met__backends(&o, d);
+	met__handshakes(&o, d);
 	met__drops(&o, d);
-	met__xdp(&o, d);
+	met__xdp(&o, n);
+	met__records(&o, d, n);
+	met__api(&o, d);
+	met__process(&o);
 	if (o.err)
 		out->len = mark;
 	return o.err ? -ENOMEM : 0;

@@ -1,4 +1,6 @@
-/* ctrl/straitctl/client.c - see client.h. */
+/* ctrl/straitctl/client.c - see client.h. A streamed answer is decoded
+ * as it arrives (chunked transfer coding, RFC 9112 section 7.1) and cut
+ * into lines, so a follow holds one read buffer and one line at a time. */
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -16,6 +18,10 @@
 #include "ctrl/straitctl/client.h"
 
 #define CTL__RESP_MAX (64u << 20)
+#define CTL__HEAD_MAX 65536
+#define CTL__LINE_MAX (1u << 20)
+
+volatile sig_atomic_t ctl_interrupted;
 
 struct ctl__io {
 	int fd;
@@ -297,44 +303,311 @@ static int ctl__parse(struct ctl_resp *r, char *err, size_t errlen)
 	return 0;
 }
 
-int ctl_request(const struct ctl_target *t, const char *method, const char *path,
-		const char *body, struct ctl_resp *r, char *err, size_t errlen)
+static void ctl__talk_error(struct ctl__io *io, char *err, size_t errlen)
 {
-	struct ctl__io io = { .fd = -1 };
-	char head[2048], auth[1100] = "", msg[256];
+	char msg[256];
+
+	snprintf(err, errlen, "talking to straitd failed: %s",
+		 io->ssl ? ctl__ssl_error(msg, sizeof(msg)) :
+		 errno == EAGAIN ? "timed out" : strerror(errno));
+}
+
+/* Connect and send the request; 0 or a ctl_fail with err written. */
+static int ctl__send(const struct ctl_target *t, struct ctl__io *io, const char *method,
+		     const char *path, const char *body, const char *accept, char *err,
+		     size_t errlen)
+{
+	char head[2048], auth[1100] = "";
 	size_t blen = body ? strlen(body) : 0;
 	int rc;
 
-	memset(r, 0, sizeof(*r));
 	if (t->server)
-		rc = ctl__tls(t, &io, err, errlen);
+		rc = ctl__tls(t, io, err, errlen);
 	else
-		rc = io.fd = ctl__unix(t, err, errlen);
+		rc = io->fd = ctl__unix(t, err, errlen);
 	if (rc < 0)
-		goto out;
+		return rc;
 	if (t->server && t->token)
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", t->token);
 	snprintf(head, sizeof(head),
 		 "%s %s HTTP/1.1\r\nHost: straitd\r\nUser-Agent: straitctl\r\n"
-		 "Accept: application/json\r\n%s%sContent-Length: %zu\r\n"
+		 "Accept: %s\r\n%s%sContent-Length: %zu\r\n"
 		 "Connection: close\r\n\r\n",
-		 method, path, auth, body ? "Content-Type: application/json\r\n" : "", blen);
-	rc = CTL_ECONNECT;
-	if (ctl__write(&io, head, strlen(head)) || ctl__write(&io, body ? body : "", blen) ||
-	    ctl__read(&io, r)) {
-		snprintf(err, errlen, "talking to straitd failed: %s",
-			 io.ssl ? ctl__ssl_error(msg, sizeof(msg)) :
-			 errno == EAGAIN ? "timed out" : strerror(errno));
-		goto out;
+		 method, path, accept, auth, body ? "Content-Type: application/json\r\n" : "",
+		 blen);
+	if (ctl__write(io, head, strlen(head)) || ctl__write(io, body ? body : "", blen)) {
+		ctl__talk_error(io, err, errlen);
+		return CTL_ECONNECT;
 	}
-	rc = ctl__parse(r, err, errlen);
-out:
-	if (io.ssl) {
-		SSL_shutdown(io.ssl);
-		SSL_free(io.ssl);
+	return 0;
+}
+
+static void ctl__hangup(struct ctl__io *io)
+{
+	if (io->ssl) {
+		if (!ctl_interrupted)
+			SSL_shutdown(io->ssl);
+		SSL_free(io->ssl);
 	}
-	if (io.fd >= 0)
-		close(io.fd);
+	if (io->fd >= 0)
+		close(io->fd);
+}
+
+int ctl_request(const struct ctl_target *t, const char *method, const char *path,
+		const char *body, struct ctl_resp *r, char *err, size_t errlen)
+{
+	struct ctl__io io = { .fd = -1 };
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = ctl__send(t, &io, method, path, body, "application/json", err, errlen);
+	if (!rc && ctl__read(&io, r)) {
+		ctl__talk_error(&io, err, errlen);
+		rc = CTL_ECONNECT;
+	} else if (!rc) {
+		rc = ctl__parse(r, err, errlen);
+	}
+	ctl__hangup(&io);
+	if (rc)
+		ctl_resp_free(r);
+	return rc;
+}
+
+/* ---- streamed answers ---- */
+
+struct ctl__rd {
+	struct ctl__io *io;
+	char *buf;
+	size_t off, len, cap;
+	char *line;			/* the line being assembled */
+	size_t nline, capline;
+	ctl_line_cb cb;
+	void *arg;
+	int stop;			/* cb asked to stop */
+};
+
+/* Read more into rd->buf (moving unread bytes to the front first): >0,
+ * 0 at the end of the stream, -1 on an error or an interrupt. */
+static ssize_t ctl__more(struct ctl__rd *rd)
+{
+	ssize_t n;
+
+	if (rd->off) {
+		memmove(rd->buf, rd->buf + rd->off, rd->len - rd->off);
+		rd->len -= rd->off;
+		rd->off = 0;
+	}
+	if (rd->len == rd->cap)
+		return -1;	/* a head larger than the buffer */
+	do {
+		n = rd->io->ssl ? SSL_read(rd->io->ssl, rd->buf + rd->len, (int)(rd->cap - rd->len))
+				: recv(rd->io->fd, rd->buf + rd->len, rd->cap - rd->len, 0);
+	} while (n < 0 && !rd->io->ssl && errno == EINTR && !ctl_interrupted);
+	if (n > 0)
+		rd->len += n;
+	return ctl_interrupted ? -1 : n;
+}
+
+/* Body bytes: cut into lines for the callback. */
+static int ctl__lines(struct ctl__rd *rd, const char *p, size_t len)
+{
+	const char *nl;
+	size_t take;
+	char *nb;
+
+	while (len && !rd->stop) {
+		nl = memchr(p, '\n', len);
+		take = nl ? (size_t)(nl - p) : len;
+		if (!rd->line || rd->nline + take > rd->capline) {
+			if (rd->nline + take > CTL__LINE_MAX)
+				return -1;
+			rd->capline = rd->nline + take + 4096;
+			nb = realloc(rd->line, rd->capline + 1);
+			if (!nb)
+				return -1;
+			rd->line = nb;
+		}
+		memcpy(rd->line + rd->nline, p, take);
+		rd->nline += take;
+		p += take + (nl != NULL);
+		len -= take + (nl != NULL);
+		if (!nl)
+			break;
+		rd->line[rd->nline] = 0;
+		rd->stop = rd->cb(rd->arg, rd->line, rd->nline);
+		rd->nline = 0;
+	}
+	return 0;
+}
+
+/* Pass on n body bytes, or all of them until the end with n = -1.
+ * 0, 1 at the end of the stream (before n bytes: cut short), -1 on an
+ * error. */
+static int ctl__body(struct ctl__rd *rd, long long n)
+{
+	size_t take;
+	ssize_t got;
+
+	while (n && !rd->stop) {
+		if (rd->off == rd->len) {
+			got = ctl__more(rd);
+			if (got <= 0)
+				return got == 0 ? 1 : -1;
+		}
+		take = rd->len - rd->off;
+		if (n >= 0 && (size_t)n < take)
+			take = (size_t)n;
+		if (ctl__lines(rd, rd->buf + rd->off, take))
+			return -1;
+		rd->off += take;
+		n -= n >= 0 ? (long long)take : 0;
+	}
+	return 0;
+}
+
+/* One CRLF-terminated line of the chunk framing, NUL-terminated in the
+ * buffer; NULL at the end of the stream or on an error (*eof tells). */
+static char *ctl__frame_line(struct ctl__rd *rd, int *eof)
+{
+	char *crlf, *line;
+	ssize_t got;
+
+	while (!(crlf = memmem(rd->buf + rd->off, rd->len - rd->off, "\r\n", 2))) {
+		got = ctl__more(rd);
+		if (got <= 0) {
+			*eof = got == 0 && rd->off == rd->len;
+			return NULL;
+		}
+	}
+	line = rd->buf + rd->off;
+	*crlf = 0;
+	rd->off = crlf + 2 - rd->buf;
+	return line;
+}
+
+/* Chunks until the last one: 0 done, 1 the server closed first, -1 error. */
+static int ctl__chunks(struct ctl__rd *rd)
+{
+	unsigned long long size;
+	char *line, *end;
+	int eof = 0, rc;
+
+	while (!rd->stop) {
+		line = ctl__frame_line(rd, &eof);
+		if (!line)
+			return eof ? 1 : -1;
+		size = strtoull(line, &end, 16);
+		if (end == line || (*end && *end != ';'))
+			return -1;
+		if (!size)
+			return 0;	/* trailers, if any, do not matter */
+		rc = ctl__body(rd, (long long)size);
+		if (rc || rd->stop)
+			return rc;
+		line = ctl__frame_line(rd, &eof);
+		if (!line || *line)
+			return -1;
+	}
+	return 0;
+}
+
+/* The head is in rd->buf up to hend; a 200 is streamed, anything else is
+ * read whole for ctl__parse. */
+static int ctl__stream_body(struct ctl__rd *rd, int follow, struct ctl_resp *r, char *err,
+			    size_t errlen)
+{
+	struct timeval none = { 0 };
+	char *hend = memmem(rd->buf, rd->len, "\r\n\r\n", 4);
+	int chunked, rc;
+
+	*hend = 0;
+	r->status = atoi(rd->buf + 9);
+	chunked = strcasestr(rd->buf, "\r\nTransfer-Encoding: chunked") != NULL;
+	*hend = '\r';
+	rd->off = hend + 4 - rd->buf;
+	if (follow)
+		setsockopt(rd->io->fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+	rc = chunked ? ctl__chunks(rd) : ctl__body(rd, -1) < 0 ? -1 : 0;
+	if (ctl_interrupted || rd->stop || !rc)
+		return CTL_OK;
+	if (rc == 1 && follow) {
+		r->closed = 1;
+		return CTL_OK;
+	}
+	if (rc == 1)
+		snprintf(err, errlen, "the answer was cut short");
+	else
+		ctl__talk_error(rd->io, err, errlen);
+	return CTL_ECONNECT;
+}
+
+/* Not a stream: the rest of the answer, as ctl_request reads it. */
+static int ctl__stream_whole(struct ctl__rd *rd, struct ctl_resp *r, char *err,
+			     size_t errlen)
+{
+	struct ctl_resp rest = { 0 };
+	char *all;
+
+	if (ctl__read(rd->io, &rest)) {
+		ctl__talk_error(rd->io, err, errlen);
+		return CTL_ECONNECT;
+	}
+	all = malloc(rd->len + strlen(rest.raw) + 1);
+	if (!all) {
+		ctl_resp_free(&rest);
+		snprintf(err, errlen, "out of memory");
+		return CTL_ECONNECT;
+	}
+	memcpy(all, rd->buf, rd->len);
+	strcpy(all + rd->len, rest.raw);
+	ctl_resp_free(&rest);
+	r->raw = all;
+	return ctl__parse(r, err, errlen);
+}
+
+/* Read until the head is complete; 0, or a ctl_fail with err written. */
+static int ctl__stream_head(struct ctl__rd *rd, char *err, size_t errlen)
+{
+	ssize_t got = 1;
+
+	while (got > 0 && !memmem(rd->buf, rd->len, "\r\n\r\n", 4))
+		got = ctl__more(rd);
+	if (ctl_interrupted)
+		return CTL_OK;
+	if (got < 0 && rd->len < rd->cap) {
+		ctl__talk_error(rd->io, err, errlen);
+		return CTL_ECONNECT;
+	}
+	if (got <= 0 || strncmp(rd->buf, "HTTP/1.", 7)) {
+		snprintf(err, errlen, "%s", rd->len ? "the answer is not HTTP" :
+			 "the server closed the connection without an answer");
+		return CTL_ECONNECT;
+	}
+	return CTL_OK;
+}
+
+int ctl_stream(const struct ctl_target *t, const char *path, int follow, ctl_line_cb cb,
+	       void *arg, struct ctl_resp *r, char *err, size_t errlen)
+{
+	struct ctl__io io = { .fd = -1 };
+	struct ctl__rd rd = { .io = &io, .cap = CTL__HEAD_MAX, .cb = cb, .arg = arg };
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rd.buf = malloc(rd.cap + 1);
+	if (!rd.buf) {
+		snprintf(err, errlen, "out of memory");
+		return CTL_ECONNECT;
+	}
+	rc = ctl__send(t, &io, "GET", path, NULL, "application/x-ndjson", err, errlen);
+	if (!rc)
+		rc = ctl__stream_head(&rd, err, errlen);
+	if (!rc && !ctl_interrupted)
+		rc = atoi(rd.buf + 9) == 200 ? ctl__stream_body(&rd, follow, r, err, errlen)
+					     : ctl__stream_whole(&rd, r, err, errlen);
+	ctl__hangup(&io);
+	free(rd.buf);
+	free(rd.line);
 	if (rc)
 		ctl_resp_free(r);
 	return rc;

@@ -5,11 +5,14 @@
  * scripts can act on: see EXIT STATUS in the help text.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <jansson.h>
 #include "ctrl/straitctl/client.h"
 #include "ctrl/straitctl/print.h"
@@ -23,9 +26,17 @@
 
 enum { EX_OK = 0, EX_API = 1, EX_USAGE = 2, EX_CONNECT = 3, EX_DENIED = 4, EX_NOTFOUND = 5 };
 
+/* The options of "observe" (filters for GET /v1/flows). */
+struct ctl_obs {
+	int given;			/* some were given: only observe takes them */
+	int follow;
+	const char *last, *service, *verdict, *type, *ip, *port, *protocol, *since;
+};
+
 struct ctl {
 	struct ctl_target t;
 	int json;
+	struct ctl_obs obs;
 };
 
 struct ctl_cmd {
@@ -47,6 +58,38 @@ static const char ctl__exit_help[] =
 	"  4  permission denied (HTTP 401/403, or no access to the socket file)\n"
 	"  5  not found (HTTP 404: no such service or backend)\n";
 
+static int ctl__fail_exit(int rc, const char *err)
+{
+	fprintf(stderr, "straitctl: %s\n", err);
+	return rc == CTL_EUSAGE ? EX_USAGE : rc == CTL_EACCESS ? EX_DENIED : EX_CONNECT;
+}
+
+/* An answer that is not what was asked for: print why, free r, and
+ * return the exit status. j: its body parsed (or NULL; taken). */
+static int ctl__answer_error(struct ctl *c, struct ctl_resp *r, json_t *j)
+{
+	json_t *det, *line;
+	const char *msg;
+	size_t i;
+	int rc;
+
+	msg = json_string_value(json_object_get(j, "error"));
+	if (r->status >= 200 && r->status < 300)
+		fprintf(stderr, "straitctl: the answer is not JSON\n");
+	else
+		fprintf(stderr, "straitctl: %s (HTTP %d)\n", msg ? msg : "error", r->status);
+	det = json_object_get(j, "details");
+	json_array_foreach(det, i, line)
+		fprintf(stderr, "  %s\n", json_string_value(line) ? json_string_value(line) : "?");
+	if (c->json && j)
+		ctl_print_json(j);
+	json_decref(j);
+	rc = r->status == 404 ? EX_NOTFOUND : r->status == 401 || r->status == 403 ? EX_DENIED
+									       : EX_API;
+	ctl_resp_free(r);
+	return rc;
+}
+
 /* One API call; 0 with the answer in *out, else the exit status (the
  * message printed). With -o json an error answer is printed too. */
 static int ctl__call(struct ctl *c, const char *method, const char *path, const char *body,
@@ -54,36 +97,18 @@ static int ctl__call(struct ctl *c, const char *method, const char *path, const 
 {
 	struct ctl_resp r;
 	char err[512];
-	json_t *j, *det, *line;
-	const char *msg;
-	size_t i;
+	json_t *j;
 	int rc = ctl_request(&c->t, method, path, body, &r, err, sizeof(err));
 
-	if (rc) {
-		fprintf(stderr, "straitctl: %s\n", err);
-		return rc == CTL_EUSAGE ? EX_USAGE : rc == CTL_EACCESS ? EX_DENIED : EX_CONNECT;
-	}
+	if (rc)
+		return ctl__fail_exit(rc, err);
 	j = json_loadb(r.body, r.body_len, 0, NULL);
 	if (r.status >= 200 && r.status < 300 && j) {
 		ctl_resp_free(&r);
 		*out = j;
 		return EX_OK;
 	}
-	msg = json_string_value(json_object_get(j, "error"));
-	if (r.status >= 200 && r.status < 300)
-		fprintf(stderr, "straitctl: the answer is not JSON\n");
-	else
-		fprintf(stderr, "straitctl: %s (HTTP %d)\n", msg ? msg : "error", r.status);
-	det = json_object_get(j, "details");
-	json_array_foreach(det, i, line)
-		fprintf(stderr, "  %s\n", json_string_value(line) ? json_string_value(line) : "?");
-	if (c->json && j)
-		ctl_print_json(j);
-	json_decref(j);
-	rc = r.status == 404 ? EX_NOTFOUND : r.status == 401 || r.status == 403 ? EX_DENIED
-									     : EX_API;
-	ctl_resp_free(&r);
-	return rc;
+	return ctl__answer_error(c, &r, j);
 }
 
 /* GET path and show the answer with print (or as JSON). */
@@ -190,6 +215,157 @@ static int ctl__reload(struct ctl *c, char **argv)
 	return EX_OK;
 }
 
+/* ---- observe ---- */
+
+static int ctl__one_of(const char *opt, const char *v, const char *const *ok)
+{
+	for (; *ok; ok++)
+		if (!strcasecmp(v, *ok))
+			return 0;
+	fprintf(stderr, "straitctl: --%s does not take \"%s\"\n", opt, v);
+	return EX_USAGE;
+}
+
+static int ctl__uint(const char *opt, const char *v, unsigned long max)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || *v == '-' || !n || n > max) {
+		fprintf(stderr, "straitctl: --%s takes an integer 1..%lu, not \"%s\"\n", opt, max, v);
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+/* --since: 30s, 5m, 2h, 1d and Unix seconds go as they are; an RFC 3339
+ * time (any offset) goes as Unix seconds (the daemon takes only UTC). */
+static int ctl__since(const char *v, char *out, size_t len)
+{
+	struct tm tm = { 0 };
+	const char *rest;
+	size_t n = strspn(v, "0123456789");
+	long off = 0;
+	int hh, mm;
+
+	if (n && (!v[n] || (strchr("smhd", v[n]) && !v[n + 1]))) {
+		snprintf(out, len, "%s", v);
+		return 0;
+	}
+	rest = strptime(v, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (rest && *rest == '.')
+		for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+			;
+	if (rest && (*rest == '+' || *rest == '-') && sscanf(rest + 1, "%2d:%2d", &hh, &mm) == 2 &&
+	    strlen(rest) == 6)
+		off = (*rest == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
+	else if (!rest || strcasecmp(rest, "z"))
+		rest = NULL;
+	if (!rest) {
+		fprintf(stderr, "straitctl: --since takes 30s, 5m, 2h, 1d, Unix seconds or an "
+				"RFC 3339 time, not \"%s\"\n", v);
+		return EX_USAGE;
+	}
+	snprintf(out, len, "%lld", (long long)timegm(&tm) - off);
+	return 0;
+}
+
+/* The query for GET /v1/flows from the options; 0 or EX_USAGE. */
+static int ctl__obs_path(const struct ctl_obs *o, char *path, size_t len)
+{
+	static const char *const verdicts[] = { "forwarded", "dropped", "passed", NULL };
+	static const char *const types[] = { "new", "end", "drop", "flow_new", "flow_end", NULL };
+	static const char *const protos[] = { "tcp", "udp", "icmp", "icmpv6", NULL };
+	const char *keys[] = { "service", "verdict", "type", "protocol", "ip", "port", "last",
+			       "since" };
+	const char *vals[] = { o->service, o->verdict, o->type, o->protocol, o->ip, o->port,
+			       o->last, NULL };
+	char since[32], esc[1024];
+	unsigned char a[16];
+	size_t i, n;
+
+	if ((o->verdict && ctl__one_of("verdict", o->verdict, verdicts)) ||
+	    (o->type && ctl__one_of("type", o->type, types)) ||
+	    (o->protocol && ctl__one_of("protocol", o->protocol, protos)) ||
+	    (o->port && ctl__uint("port", o->port, 65535)) ||
+	    (o->last && ctl__uint("last", o->last, 1UL << 24)) ||
+	    (o->since && ctl__since(o->since, since, sizeof(since))))
+		return EX_USAGE;
+	if (o->ip && inet_pton(AF_INET, o->ip, a) != 1 && inet_pton(AF_INET6, o->ip, a) != 1) {
+		fprintf(stderr, "straitctl: --ip takes an IPv4 or IPv6 address, not \"%s\"\n", o->ip);
+		return EX_USAGE;
+	}
+	vals[7] = o->since ? since : NULL;
+	n = (size_t)snprintf(path, len, "/v1/flows%s", o->follow ? "?follow=1" : "");
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && n < len; i++) {
+		if (!vals[i])
+			continue;
+		ctl_escape(vals[i], esc, sizeof(esc));
+		n += (size_t)snprintf(path + n, len - n, "%s%s=%s", strchr(path, '?') ? "&" : "?",
+				      keys[i], esc);
+	}
+	return 0;
+}
+
+/* One line of the stream: printed as it is (-o json) or for people. A
+ * nonzero return stops the stream (stdout is gone). */
+static int ctl__obs_line(void *arg, const char *line, size_t len)
+{
+	const struct ctl *c = arg;
+	json_t *j, *lost;
+
+	if (!len)
+		return 0;
+	if (c->json) {
+		fwrite(line, 1, len, stdout);
+		putchar('\n');
+	} else if (!(j = json_loadb(line, len, 0, NULL))) {
+		fprintf(stderr, "straitctl: a record is not JSON: %.80s\n", line);
+	} else {
+		lost = json_object_get(j, "lost");
+		if (lost)
+			printf("-- %lld records lost (slow reader)\n",
+			       (long long)json_integer_value(lost));
+		else
+			ctl_print_flow(j);
+		json_decref(j);
+	}
+	if (c->obs.follow)
+		fflush(stdout);
+	return ferror(stdout);
+}
+
+static void ctl__on_sigint(int sig)
+{
+	ctl_interrupted = 1;
+}
+
+static int ctl__observe(struct ctl *c, char **argv)
+{
+	struct sigaction sa = { .sa_handler = ctl__on_sigint };	/* no SA_RESTART */
+	struct ctl_resp r;
+	char path[4096], err[512];
+	int rc = ctl__obs_path(&c->obs, path, sizeof(path));
+
+	if (rc)
+		return rc;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	rc = ctl_stream(&c->t, path, c->obs.follow, ctl__obs_line, c, &r, err, sizeof(err));
+	fflush(stdout);
+	if (rc)
+		return ctl__fail_exit(rc, err);
+	if (r.status != 200)
+		return ctl__answer_error(c, &r, json_loadb(r.body, r.body_len, 0, NULL));
+	rc = r.closed ? EX_CONNECT : EX_OK;
+	if (r.closed)
+		fprintf(stderr, "straitctl: straitd closed the stream\n");
+	ctl_resp_free(&r);
+	return rc;
+}
+
 static const struct ctl_cmd ctl__cmds[] = {
 	{ NULL, "status", "", 0, "daemon version, uptime, reloads and drop counters",
 	  "Needs role viewer.\n", ctl__status },
@@ -209,6 +385,25 @@ static const struct ctl_cmd ctl__cmds[] = {
 	{ "backend", "drain", "SERVICE ADDR:PORT", 2,
 	  "weight 0: no new flows, established flows stay",
 	  "The same as set-weight ... 0. Needs role operator; audited.\n", ctl__drain },
+	{ NULL, "observe", "[--follow] [FILTERS]", 0, "flow records: new flows, flow ends and drops",
+	  "Prints the records straitd holds (oldest first), one line each, e.g.\n"
+	  "  08:21:03.123456 FORWARDED flow_new TCP 10.0.0.5:40312 -> 192.0.2.10:80 web -> "
+	  "10.1.0.11:8080 (nat, snat port 31022) SYN\n"
+	  "Times are local. With -o json, the API's JSON lines as they are.\n\n"
+	  "Filters (all must match):\n"
+	  "  --service NAME        records of this service\n"
+	  "  --verdict V           forwarded, dropped or passed\n"
+	  "  --type T              new (flow_new), end (flow_end) or drop\n"
+	  "  --ip ADDR             source or destination address (IPv4 or IPv6)\n"
+	  "  --port N              source or destination port\n"
+	  "  --protocol P          tcp, udp, icmp or icmpv6\n"
+	  "  --since WHEN          30s, 5m, 2h, 1d ago, Unix seconds, or RFC 3339\n"
+	  "  --last N              only the newest N matching records\n"
+	  "  --follow              then print new records as they come, until Ctrl-C\n"
+	  "                        (exit 0) or straitd closes the stream (exit 3)\n"
+	  "A follower that reads too slowly loses records; that shows as\n"
+	  "\"-- N records lost (slow reader)\" ({\"lost\":N} with -o json).\n"
+	  "Needs role viewer.\n", ctl__observe },
 	{ NULL, "reload", "", 0, "re-read straitd's config file",
 	  "A file with errors is rejected whole (they are printed, exit status 1) and\n"
 	  "the running state is kept. Needs role operator; audited.\n", ctl__reload },
@@ -219,7 +414,7 @@ static const struct ctl_cmd ctl__cmds[] = {
 static void ctl__cmd_usage(FILE *f, const struct ctl_cmd *k)
 {
 	fprintf(f, "usage: straitctl [options] %s%s%s%s%s\n", k->group ? k->group : "",
-		k->group ? " " : "", k->name, k->nargs ? " " : "", k->args);
+		k->group ? " " : "", k->name, k->args[0] ? " " : "", k->args);
 }
 
 static void ctl__usage(FILE *f)
@@ -233,7 +428,7 @@ static void ctl__usage(FILE *f)
 		const struct ctl_cmd *k = &ctl__cmds[i];
 
 		snprintf(left, sizeof(left), "%s%s%s%s%s", k->group ? k->group : "",
-			 k->group ? " " : "", k->name, k->nargs ? " " : "", k->args);
+			 k->group ? " " : "", k->name, k->args[0] ? " " : "", k->args);
 		fprintf(f, "  %-44s %s\n", left, k->summary);
 	}
 	fprintf(f,
@@ -312,11 +507,23 @@ static int ctl__options(int argc, char **argv, struct ctl *c, int *help)
 		{ "key", required_argument, 0, 'k' },	 { "cacert", required_argument, 0, 'a' },
 		{ "token", required_argument, 0, 't' },	 { "timeout", required_argument, 0, 'T' },
 		{ "help", no_argument, 0, 'h' },	 { "version", no_argument, 0, 'V' },
+		{ "follow", no_argument, 0, 256 },	 { "last", required_argument, 0, 257 },
+		{ "service", required_argument, 0, 258 }, { "verdict", required_argument, 0, 259 },
+		{ "type", required_argument, 0, 260 },	 { "ip", required_argument, 0, 261 },
+		{ "port", required_argument, 0, 262 },	 { "protocol", required_argument, 0, 263 },
+		{ "since", required_argument, 0, 264 },
 		{ 0 },
 	};
+	const char **obs[] = { &c->obs.last, &c->obs.service, &c->obs.verdict, &c->obs.type,
+			       &c->obs.ip, &c->obs.port, &c->obs.protocol, &c->obs.since };
 	int o;
 
 	while ((o = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+		if (o >= 257 && o <= 264) {
+			*obs[o - 257] = optarg;
+			c->obs.given = 1;
+			continue;
+		}
 		switch (o) {
 		case 'o':
 			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
@@ -339,6 +546,7 @@ static int ctl__options(int argc, char **argv, struct ctl *c, int *help)
 			}
 			break;
 		case 'h': *help = 1; break;
+		case 256: c->obs.follow = c->obs.given = 1; break;
 		case 'V': printf("straitctl %s\n", STRAIT_VERSION); exit(EX_OK);
 		default: return EX_USAGE;
 		}
@@ -387,6 +595,11 @@ int main(int argc, char **argv)
 				argv[optind]);
 		else
 			ctl__usage(stderr);
+		return EX_USAGE;
+	}
+	if (c.obs.given && k->run != ctl__observe) {
+		fprintf(stderr, "straitctl: --follow, --last, --service, --verdict, --type, --ip, "
+				"--port, --protocol and --since are options of \"observe\"\n");
 		return EX_USAGE;
 	}
 	if (n - used != k->nargs) {

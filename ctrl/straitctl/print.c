@@ -1,9 +1,12 @@
 /* ctrl/straitctl/print.c - straitctl's human output: aligned tables and
- * key/value blocks drawn from the API's JSON. Fields the daemon does not
- * send (an older or newer straitd) print as "-" rather than failing. */
+ * key/value blocks drawn from the API's JSON, and flow records as one
+ * line each. Fields the daemon does not send (an older or newer straitd)
+ * print as "-" or are left out rather than failing. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <jansson.h>
 #include "ctrl/straitctl/print.h"
 
@@ -243,4 +246,151 @@ void ctl_print_json(json_t *o)
 	if (s)
 		printf("%s\n", s);
 	free(s);
+}
+
+/* ---- flow records ---- */
+
+struct pr__line {
+	char s[1024];
+	size_t n;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void pr__add(struct pr__line *l, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (l->n >= sizeof(l->s) - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(l->s + l->n, sizeof(l->s) - l->n, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l->n = l->n + n < sizeof(l->s) ? l->n + n : sizeof(l->s) - 1;
+}
+
+static long long pr__int(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+/* "2026-11-26T08:21:03.123456789Z" as local HH:MM:SS.uuuuuu. */
+static void pr__flow_time(struct pr__line *l, const char *t)
+{
+	struct tm tm = { 0 };
+	const char *frac = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
+	char us[7] = "000000";
+	time_t secs;
+	size_t i;
+
+	if (!frac) {
+		pr__add(l, "%s", t);
+		return;
+	}
+	for (i = 0; *frac == '.' && i < 6 && frac[i + 1] >= '0' && frac[i + 1] <= '9'; i++)
+		us[i] = frac[i + 1];
+	secs = timegm(&tm);
+	localtime_r(&secs, &tm);
+	pr__add(l, "%02d:%02d:%02d.%s", tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+}
+
+/* The protocol's name and its object in "l4" (NULL when not sent). */
+static const char *pr__l4(json_t *r, json_t **proto)
+{
+	json_t *l4 = json_object_get(r, "l4");
+	void *it = json_object_iter(l4);
+
+	*proto = it ? json_object_iter_value(it) : NULL;
+	return it ? json_object_iter_key(it) : "-";
+}
+
+static void pr__endpoint(struct pr__line *l, const char *addr, json_t *port)
+{
+	if (!json_is_integer(port))
+		pr__add(l, "%s", addr);
+	else if (strchr(addr, ':'))
+		pr__add(l, "[%s]:%lld", addr, (long long)json_integer_value(port));
+	else
+		pr__add(l, "%s:%lld", addr, (long long)json_integer_value(port));
+}
+
+static void pr__flow_addrs(struct pr__line *l, json_t *r)
+{
+	json_t *ip = json_object_get(r, "IP"), *l4;
+	const char *name = pr__l4(r, &l4);
+
+	if (!strcmp(name, "protocol"))
+		pr__add(l, " proto %lld", (long long)json_integer_value(l4));
+	else
+		pr__add(l, " %s", name);
+	pr__add(l, " ");
+	pr__endpoint(l, pr__str(ip, "source"), json_object_get(l4, "source_port"));
+	pr__add(l, " -> ");
+	pr__endpoint(l, pr__str(ip, "destination"), json_object_get(l4, "destination_port"));
+}
+
+/* Service, backend, forwarding and TCP flags. */
+static void pr__flow_lb(struct pr__line *l, json_t *r)
+{
+	json_t *l4, *flags, *v;
+	const char *k;
+	int first = 1;
+
+	pr__l4(r, &l4);
+	if (json_object_get(r, "service"))
+		pr__add(l, " %s", pr__str(r, "service"));
+	if (json_object_get(r, "backend"))
+		pr__add(l, " -> %s", pr__str(r, "backend"));
+	if (json_object_get(r, "forwarding")) {
+		pr__add(l, " (%s", pr__str(r, "forwarding"));
+		if (json_object_get(r, "snat_port"))
+			pr__add(l, ", snat port %lld", pr__int(r, "snat_port"));
+		pr__add(l, ")");
+	}
+	flags = json_object_get(l4, "flags");
+	json_object_foreach(flags, k, v) {
+		pr__add(l, "%s%s", first ? " " : ",", k);
+		first = 0;
+	}
+}
+
+static void pr__flow_end(struct pr__line *l, json_t *r)
+{
+	double d = (double)pr__int(r, "duration_ns");
+
+	pr__add(l, " in %lld pkts/%lld B, out %lld pkts/%lld B", pr__int(r, "packets_in"),
+		pr__int(r, "bytes_in"), pr__int(r, "packets_out"), pr__int(r, "bytes_out"));
+	if (d >= 1e9)
+		pr__add(l, ", %.3f s", d / 1e9);
+	else
+		pr__add(l, ", %.3f ms", d / 1e6);
+	if (pr__int(r, "handshake_us"))
+		pr__add(l, ", handshake %lld us", pr__int(r, "handshake_us"));
+	pr__add(l, ", %s", pr__str(r, "ended_by"));
+}
+
+void ctl_print_flow(json_t *r)
+{
+	struct pr__line l = { .n = 0 };
+	const char *ev = pr__str(r, "event");
+	json_t *ifc = json_object_get(r, "interface");
+
+	pr__flow_time(&l, pr__str(r, "time"));
+	pr__add(&l, " %s %s", pr__str(r, "verdict"), ev);
+	if (json_object_get(r, "IP"))
+		pr__flow_addrs(&l, r);
+	pr__flow_lb(&l, r);
+	if (!strcmp(ev, "drop")) {
+		pr__add(&l, " reason %s", pr__str(r, "drop_reason"));
+		if (*pr__str(ifc, "name") && strcmp(pr__str(ifc, "name"), "-"))
+			pr__add(&l, " on %s", pr__str(ifc, "name"));
+		else if (ifc)
+			pr__add(&l, " on ifindex %lld", pr__int(ifc, "index"));
+	}
+	if (!strcmp(ev, "flow_end"))
+		pr__flow_end(&l, r);
+	if (!strcmp(pr__str(r, "traffic_direction"), "EGRESS"))
+		pr__add(&l, " (reply)");
+	printf("%s\n", l.s);
 }

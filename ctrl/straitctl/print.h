@@ -1,5 +1,6 @@
 /* ctrl/straitctl/print.h - straitctl's output: the API's JSON pretty
- * printed (-o json) or as tables for people. */
+ * printed (-o json) or as tables for people, and flow records as one
+ * line each. */
 #ifndef STRAIT_CTRL_STRAITCTL_PRINT_H
 #define STRAIT_CTRL_STRAITCTL_PRINT_H
 
@@ -10,5 +11,7 @@ void ctl_print_status(json_t *o);
 void ctl_print_services(json_t *a);
 void ctl_print_service(json_t *o);
 void ctl_print_backends(json_t *a);
+/* One flow record (GET /v1/flows) as one line; see docs/api.md. */
+void ctl_print_flow(json_t *r);
 
 #endif

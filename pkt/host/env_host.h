@@ -50,6 +50,9 @@ struct st_host {
 	struct st_host_fib fib[ST_HOST_FIB_MAX];
 	int nfib;
 	__u64 now_ns;
+	/* The precise clock (st_env_clock) is now_ns + clock_skew_ns: tests
+	 * set a skew so that mixing the two clocks shows. */
+	__u64 clock_skew_ns;
 	struct st_counter stats[ST_STAT__MAX];
 	struct st_counter drops[ST_DROP__MAX];
 	struct st_obj_stats *svc_stats;	/* [params.max_services] */
@@ -131,7 +134,7 @@ static inline struct st_scratch *st_env_scratch(void)
 
 static inline __u64 st_env_clock(void)
 {
-	return st_host_cur->now_ns;
+	return st_host_cur->now_ns + st_host_cur->clock_skew_ns;
 }
 
 static inline struct st_flow_event *st_env_ev_reserve(void)

@@ -117,7 +117,8 @@ e2e_lab_up() {
 e2e_finish() {
 	local rc=$? p
 	trap - EXIT INT TERM
-	for p in $hold_pid $sd_pid "${srv_pid[@]}"; do
+	# shellcheck disable=SC2086 # e2e_extra_pids: a test's own helpers
+	for p in $hold_pid $sd_pid ${e2e_extra_pids:-} "${srv_pid[@]}"; do
 		kill "$p" 2>/dev/null
 	done
 	lab_cleanup

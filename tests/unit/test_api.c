@@ -23,12 +23,14 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include "ctrl/api/api.h"
 #include "ctrl/common/log.h"
+#include "ctrl/observe/observe.h"
 
 /* ---- the stand-in daemon ---- */
 
@@ -1263,4 +1265,491 @@ Test(api_tls, unix_socket_keeps_working_and_ignores_tokens)
 	calls(&c, 1);
 	cr_assert_eq(c.status, 200, "%s", c.resp);
 	call_free(&c);
+}
+
+/* ---- flow records: GET /v1/flows ---- */
+
+/* Pushes asked for by the client thread, made on the loop's thread (the
+ * store is single-threaded), and what the loop saw meanwhile. */
+static struct {
+	int fd;				/* eventfd: push `n` records now */
+	int n;
+	int done;			/* set (atomically) after the pushes */
+	int slots_during;		/* free subscriber slots while following */
+	uint64_t seq_base;
+} P;
+
+static void rec4(struct st_flow_rec *r, uint8_t type, uint8_t verdict, const char *svc,
+		 const char *src, uint16_t sport, const char *dst, uint16_t dport, uint8_t proto)
+{
+	struct timespec ts;
+
+	memset(r, 0, sizeof(*r));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r->time_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	r->ev.type = type;
+	r->verdict = verdict;
+	r->ev.family = ST_AF_INET;
+	r->ev.proto = proto;
+	r->ev.ifindex = 2;
+	r->ev.tcp_flags = proto == 6 && type == ST_EV_FLOW_NEW ? 0x02 : 0;
+	r->ev.reason = type == ST_EV_DROP ? ST_DROP_NO_BACKEND : 0;
+	inet_pton(AF_INET, src, r->ev.saddr);
+	inet_pton(AF_INET, dst, r->ev.daddr);
+	r->ev.sport = htons(sport);
+	r->ev.dport = htons(dport);
+	snprintf(r->iface, sizeof(r->iface), "eth0");
+	if (svc) {
+		snprintf(r->service, sizeof(r->service), "%s", svc);
+		if (verdict == ST_OBS_FORWARDED)
+			snprintf(r->backend, sizeof(r->backend), "10.1.0.11:8080");
+	}
+}
+
+/* Five records: seq 1..5. */
+static void push_five(void)
+{
+	struct st_flow_rec r;
+
+	rec4(&r, ST_EV_FLOW_NEW, ST_OBS_FORWARDED, "web", "10.0.0.5", 40312, "192.0.2.10", 80, 6);
+	st_observe_push(F.d.observe, &r);
+	rec4(&r, ST_EV_DROP, ST_OBS_DROPPED, "web", "10.0.0.6", 40313, "192.0.2.10", 80, 6);
+	st_observe_push(F.d.observe, &r);
+	rec4(&r, ST_EV_FLOW_NEW, ST_OBS_FORWARDED, "dns", "10.0.0.7", 5353, "192.0.2.53", 53, 17);
+	st_observe_push(F.d.observe, &r);
+	rec4(&r, ST_EV_FLOW_END, ST_OBS_FORWARDED, "web", "10.0.0.5", 40312, "192.0.2.10", 80, 6);
+	st_observe_push(F.d.observe, &r);
+	rec4(&r, ST_EV_DROP, ST_OBS_DROPPED, NULL, "10.0.0.9", 1234, "192.0.2.99", 443, 6);
+	st_observe_push(F.d.observe, &r);
+}
+
+/* Free subscriber slots of the store (takes them all, gives them back). */
+static void dummy_cb(void *arg, const struct st_flow_rec *r)
+{
+}
+
+static int free_slots(void)
+{
+	int h[64], n = 0, i;
+
+	while (n < 64 && (h[n] = st_observe_subscribe(F.d.observe, dummy_cb, NULL)) > 0)
+		n++;
+	for (i = 0; i < n; i++)
+		st_observe_unsubscribe(F.d.observe, h[i]);
+	return n;
+}
+
+static void on_push(struct st_loop *l, int fd, uint32_t events, void *arg)
+{
+	struct st_flow_rec r;
+	uint64_t v;
+	int i;
+
+	if (read(fd, &v, sizeof(v)) < 0)
+		return;
+	P.slots_during = free_slots();
+	for (i = 0; i < P.n; i++) {
+		rec4(&r, ST_EV_FLOW_NEW, ST_OBS_FORWARDED, "web", "10.0.0.5", 1024 + i % 60000,
+		     "192.0.2.10", 80, 6);
+		st_observe_push(F.d.observe, &r);
+	}
+	__atomic_store_n(&P.done, 1, __ATOMIC_SEQ_CST);
+}
+
+/* From the client thread: have the loop push n records, wait for it. */
+static void push_from_client(int n)
+{
+	uint64_t one = 1;
+	int i;
+
+	P.n = n;
+	__atomic_store_n(&P.done, 0, __ATOMIC_SEQ_CST);
+	if (write(P.fd, &one, sizeof(one)) < 0)
+		return;
+	for (i = 0; i < 5000 && !__atomic_load_n(&P.done, __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+}
+
+static void setup_flows(void)
+{
+	setup_common();
+	memset(&P, 0, sizeof(P));
+	F.d.observe = st_observe_new(64);
+	cr_assert_not_null(F.d.observe);
+	P.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	cr_assert_eq(st_loop_add(F.loop, P.fd, EPOLLIN, on_push, NULL), 0);
+	start();
+	me(ST_ROLE_VIEWER);
+}
+
+static void teardown_flows(void)
+{
+	st_loop_del(F.loop, P.fd);
+	close(P.fd);
+	teardown();	/* the API first: it is subscribed to the store */
+	st_observe_free(F.d.observe);
+}
+
+/* A parsed stream: the records' seqs in order and the lost counts. */
+struct flows {
+	int head;			/* the head was complete */
+	int complete;			/* the last chunk came */
+	char ctype[64];
+	int chunked;
+	long long seq[8192];		/* the first 8192 */
+	int n;
+	long long lost;
+	int lost_lines;
+	int bad;			/* a line that is not a record or a lost line */
+};
+
+static void flows_line(struct flows *f, const char *p, size_t len)
+{
+	json_t *j = json_loadb(p, len, 0, NULL);
+
+	if (!j || !json_is_object(j)) {
+		f->bad++;
+	} else if (json_object_get(j, "lost")) {
+		f->lost += json_integer_value(json_object_get(j, "lost"));
+		f->lost_lines++;
+	} else if (json_is_integer(json_object_get(j, "seq"))) {
+		if (f->n < 8192)
+			f->seq[f->n] = json_integer_value(json_object_get(j, "seq"));
+		f->n++;
+	} else {
+		f->bad++;
+	}
+	json_decref(j);
+}
+
+/* Parse the head and every complete chunk of buf (len bytes). */
+static void flows_parse(const char *buf, size_t len, struct flows *f)
+{
+	const char *e = memmem(buf, len, "\r\n\r\n", 4), *p, *ct, *nl;
+	unsigned long size;
+	char *end;
+
+	memset(f, 0, sizeof(*f));
+	if (!e)
+		return;
+	f->head = 1;
+	ct = strcasestr(buf, "\r\nContent-Type: ");
+	if (ct && ct < e)
+		snprintf(f->ctype, sizeof(f->ctype), "%.*s", (int)strcspn(ct + 16, "\r"), ct + 16);
+	f->chunked = strcasestr(buf, "\r\nTransfer-Encoding: chunked\r\n") != NULL;
+	for (p = e + 4; p < buf + len;) {
+		nl = memmem(p, buf + len - p, "\r\n", 2);
+		if (!nl)
+			return;
+		size = strtoul(p, &end, 16);
+		if (end != nl) {
+			f->bad++;
+			return;
+		}
+		if (!size) {
+			f->complete = 1;
+			return;
+		}
+		if ((size_t)(buf + len - (nl + 2)) < size + 2)
+			return;
+		for (p = nl + 2; p < nl + 2 + size; p = memchr(p, '\n', nl + 2 + size - p) + 1)
+			flows_line(f, p, strcspn(p, "\n"));
+		p = nl + 2 + size + 2;
+	}
+}
+
+static void flows_of(struct call *c, struct flows *f)
+{
+	cr_assert_not_null(c->resp, "no answer");
+	flows_parse(c->resp, strlen(c->resp), f);
+}
+
+TestSuite(flows, .init = setup_flows, .fini = teardown_flows);
+
+Test(flows, every_record_oldest_first_as_json_lines)
+{
+	struct call c;
+	struct flows f;
+	json_t *j;
+	char *body;
+	int i;
+
+	push_five();
+	one(&c, "GET", "/v1/flows", NULL);
+	cr_assert_eq(c.status, 200, "%s", c.resp);
+	flows_of(&c, &f);
+	cr_assert_str_eq(f.ctype, "application/x-ndjson");
+	cr_assert(f.chunked && f.complete, "%s", c.resp);
+	cr_assert_eq(f.bad, 0, "%s", c.resp);
+	cr_assert_eq(f.n, 5);
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(f.seq[i], i + 1);
+	/* The first line is st_obs_rec_json's, whole. */
+	body = strstr(c.resp, "\r\n\r\n") + 4;
+	body = strstr(body, "\r\n") + 2;
+	j = json_loadb(body, strcspn(body, "\n"), 0, NULL);
+	cr_assert_not_null(j);
+	cr_assert_str_eq(jstr(j, "verdict"), "FORWARDED");
+	cr_assert_str_eq(jstr(j, "event"), "flow_new");
+	cr_assert_str_eq(jstr(j, "service"), "web");
+	cr_assert_str_eq(jstr(json_object_get(j, "IP"), "source"), "10.0.0.5");
+	json_decref(j);
+	call_free(&c);
+}
+
+Test(flows, filters_and_last)
+{
+	static const struct {
+		const char *path;
+		int n;
+		long long seq[5];
+	} cases[] = {
+		{ "/v1/flows?service=web", 3, { 1, 2, 4 } },
+		{ "/v1/flows?verdict=DROPPED", 2, { 2, 5 } },
+		{ "/v1/flows?type=drop&service=web", 1, { 2 } },
+		{ "/v1/flows?protocol=udp", 1, { 3 } },
+		{ "/v1/flows?ip=192.0.2.10&port=40312", 2, { 1, 4 } },
+		{ "/v1/flows?last=2", 2, { 4, 5 } },
+		{ "/v1/flows?service=web&last=2", 2, { 2, 4 } },
+		{ "/v1/flows?last=100", 5, { 1, 2, 3, 4, 5 } },
+		{ "/v1/flows?since=60s", 5, { 1, 2, 3, 4, 5 } },
+		{ "/v1/flows?since=4000000000", 0, { 0 } },
+		{ "/v1/flows?service=nope", 0, { 0 } },
+		{ "/v1/flows?follow=0&last=1", 1, { 5 } },
+	};
+	struct call c;
+	struct flows f;
+	size_t i;
+	int k;
+
+	push_five();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		one(&c, "GET", cases[i].path, NULL);
+		cr_assert_eq(c.status, 200, "%s: %s", cases[i].path, c.resp);
+		flows_of(&c, &f);
+		cr_assert(f.complete, "%s: no last chunk", cases[i].path);
+		cr_assert_eq(f.n, cases[i].n, "%s: %d records, wanted %d", cases[i].path, f.n,
+			     cases[i].n);
+		for (k = 0; k < f.n; k++)
+			cr_assert_eq(f.seq[k], cases[i].seq[k], "%s: record %d is seq %lld",
+				     cases[i].path, k, f.seq[k]);
+		call_free(&c);
+	}
+}
+
+Test(flows, bad_query_is_400_naming_the_key)
+{
+	static const struct {
+		const char *path, *needle;
+	} cases[] = {
+		{ "/v1/flows?color=red", "color" },
+		{ "/v1/flows?port=http", "port" },
+		{ "/v1/flows?verdict=maybe", "verdict" },
+		{ "/v1/flows?last=0", "last" },
+		{ "/v1/flows?since=yesterday", "since" },
+		{ "/v1/flows?follow=maybe", "follow" },
+	};
+	struct call c;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		one(&c, "GET", cases[i].path, NULL);
+		expect_error(&c, 400, cases[i].needle);
+		call_free(&c);
+	}
+}
+
+Test(flows, roles_and_request_counters)
+{
+	struct call c;
+	uint64_t n;
+
+	one(&c, "GET", "/v1/flows", NULL);
+	cr_assert_eq(c.status, 200, "a viewer may read flow records: %s", c.resp);
+	call_free(&c);
+	one(&c, "GET", "/v1/flows?bogus=1", NULL);
+	call_free(&c);
+	me(ST_ROLE_NONE);
+	one(&c, "GET", "/v1/flows", NULL);
+	expect_error(&c, 403, NULL);
+	call_free(&c);
+	cr_assert_eq(st_api_requests(F.api, ST_ROLE_VIEWER, 2, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(st_api_requests(F.api, ST_ROLE_VIEWER, 4, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(st_api_requests(F.api, ST_ROLE_NONE, 4, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(st_api_requests(F.api, ST_ROLE_OPERATOR, 2, &n), 0);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(st_api_requests(F.api, ST_ROLE_VIEWER, 6, &n), -EINVAL);
+	cr_assert_eq(st_api_requests(F.api, ST_ROLE_VIEWER, 0, &n), -EINVAL);
+}
+
+Test(flows, records_off_is_503)
+{
+	struct st_observe *o = F.d.observe;
+	struct call c;
+
+	F.d.observe = NULL;
+	one(&c, "GET", "/v1/flows", NULL);
+	F.d.observe = o;
+	expect_error(&c, 503, "flow records are off");
+	call_free(&c);
+}
+
+Test(flows, a_long_history_streams_in_parts)
+{
+	struct st_observe *small = F.d.observe;
+	struct st_flow_rec r;
+	struct call c;
+	struct flows f;
+	int i;
+
+	F.d.observe = st_observe_new(5000);
+	cr_assert_not_null(F.d.observe);
+	for (i = 0; i < 6000; i++) {
+		rec4(&r, ST_EV_FLOW_NEW, ST_OBS_FORWARDED, "web", "10.0.0.5", 1024 + i,
+		     "192.0.2.10", 80, 6);
+		st_observe_push(F.d.observe, &r);
+	}
+	one(&c, "GET", "/v1/flows", NULL);
+	st_observe_free(F.d.observe);
+	F.d.observe = small;
+	cr_assert_eq(c.status, 200);
+	flows_of(&c, &f);
+	cr_assert(f.complete && !f.bad && !f.lost, "complete %d bad %d lost %lld", f.complete,
+		  f.bad, f.lost);
+	cr_assert_eq(f.n, 5000);
+	for (i = 0; i < 5000; i++)
+		cr_assert_eq(f.seq[i], 1001 + i);
+	call_free(&c);
+}
+
+Test(flows, head_and_keep_alive_after_a_stream)
+{
+	struct call c = {
+		.raw = "GET /v1/flows?last=1 HTTP/1.1\r\n\r\n"
+		       "GET /v1/status HTTP/1.1\r\nConnection: close\r\n\r\n",
+	};
+	char *second;
+	struct flows f;
+
+	push_five();
+	calls(&c, 1);
+	cr_assert_eq(c.status, 200, "%s", c.resp);
+	flows_of(&c, &f);
+	cr_assert(f.complete && f.n == 1 && f.seq[0] == 5, "%s", c.resp);
+	second = strstr(c.resp, "\r\n0\r\n\r\n");
+	cr_assert_not_null(second, "%s", c.resp);
+	cr_assert(!strncmp(second + 7, "HTTP/1.1 200 OK\r\n", 17), "%s", second + 7);
+	call_free(&c);
+}
+
+/* Read from fd into *buf until the stream holds `records` records (and
+ * `lost` counted records, if lost > 0), or the read times out (5 s). */
+static void read_flows(int fd, char **buf, size_t *len, size_t *cap, int records, long long lost,
+		       struct flows *f)
+{
+	ssize_t n;
+
+	for (;;) {
+		flows_parse(*buf, *len, f);
+		if (f->head && f->n >= records && (!lost || f->n + f->lost >= lost))
+			return;
+		if (*len + 65536 > *cap)
+			*buf = realloc(*buf, (*cap = 2 * *cap + 65536) + 1);
+		n = read(fd, *buf + *len, *cap - *len);
+		if (n <= 0)
+			return;
+		*len += n;
+		(*buf)[*len] = 0;
+	}
+}
+
+struct follow {
+	const char *req;
+	int held;			/* records held that the answer starts with */
+	int slow;			/* push many, check that others are served */
+	int pushes;
+	struct flows before, after;	/* held records; all of them at the end */
+	struct call status;		/* slow: a call made meanwhile */
+};
+
+static void follow_client(void *arg)
+{
+	struct follow *fw = arg;
+	char *buf = calloc(1, 1);
+	size_t len = 0, cap = 0;
+	int fd = connect_unix();
+
+	if (fd < 0 || write(fd, fw->req, strlen(fw->req)) < 0)
+		goto out;
+	read_flows(fd, &buf, &len, &cap, fw->held, 0, &fw->before);
+	push_from_client(fw->pushes);
+	if (fw->slow) {
+		fw->status.method = "GET";
+		fw->status.path = "/v1/status";
+		do_call(&fw->status);
+	}
+	read_flows(fd, &buf, &len, &cap, fw->slow ? 0 : fw->held + fw->pushes,
+		   fw->slow ? fw->pushes : 0, &fw->after);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+}
+
+Test(flows, follow_gets_held_records_then_new_ones)
+{
+	struct follow fw = {
+		.req = "GET /v1/flows?follow=1&last=2 HTTP/1.1\r\nConnection: close\r\n\r\n",
+		.held = 2,
+		.pushes = 3,
+	};
+	struct batch b = { .fn = follow_client, .arg = &fw };
+	struct call c;
+	int slots = free_slots(), i;
+
+	push_five();
+	run(&b);
+	cr_assert(fw.before.head && fw.before.chunked, "no chunked head");
+	cr_assert_eq(fw.before.n, 2);
+	cr_assert_str_eq(fw.before.ctype, "application/x-ndjson");
+	cr_assert_eq(fw.after.n, 5, "%d records", fw.after.n);
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(fw.after.seq[i], 4 + i);
+	cr_assert(!fw.after.complete && !fw.after.bad && !fw.after.lost);
+	cr_assert_eq(P.slots_during, slots - 1, "one subscription for the server");
+	/* The follower's close is seen (the loop runs for another call) and
+	 * the subscription goes with it. */
+	one(&c, "GET", "/v1/status", NULL);
+	cr_assert_eq(c.status, 200);
+	call_free(&c);
+	cr_assert_eq(free_slots(), slots, "the subscription outlived the follower");
+}
+
+Test(flows, slow_follower_loses_records_and_the_daemon_serves_on)
+{
+	struct follow fw = {
+		.req = "GET /v1/flows?follow=1 HTTP/1.1\r\n\r\n",
+		.slow = 1,
+		.pushes = 20000,
+	};
+	struct batch b = { .fn = follow_client, .arg = &fw };
+	uint64_t lost;
+
+	run(&b);
+	cr_assert_eq(fw.status.status, 200, "a call beside a stuck follower: %s",
+		     fw.status.resp ? fw.status.resp : "(no answer)");
+	call_free(&fw.status);
+	lost = st_observe_stats(F.d.observe)->follower_lost;
+	cr_assert_gt(lost, 0, "nothing was lost; the follower's output is not capped");
+	cr_assert_eq(fw.after.bad, 0);
+	cr_assert_gt(fw.after.lost_lines, 0, "no {\"lost\":N} line");
+	cr_assert_eq((uint64_t)fw.after.lost, lost, "lines say %lld lost, the counter %llu",
+		     fw.after.lost, (unsigned long long)lost);
+	cr_assert_eq(fw.after.n + fw.after.lost, fw.pushes, "%d received + %lld lost != %d",
+		     fw.after.n, fw.after.lost, fw.pushes);
+	/* What was received is in order, without gaps except the lost ones. */
+	cr_assert_lt(fw.after.n, fw.pushes);
 }

@@ -417,6 +417,7 @@ Test(pipeline, records_a_flow_from_new_to_end, .init = setup, .fini = teardown)
 	int i;
 
 	events_on(0);
+	h.clock_skew_ns = 3456789;		/* coarse and precise clocks differ */
 	random_client(&fl);
 	fl.v6 = 0;
 	fl.proto = IPPROTO_TCP;
