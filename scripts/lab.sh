@@ -92,6 +92,8 @@ echo
 echo "lab: steer it from another terminal, e.g.:"
 echo "       $bin/straitctl --socket /run/strait/lab-api.sock backend list web"
 echo "       $bin/straitctl --socket /run/strait/lab-api.sock backend set-weight web 10.1.0.14:8080 50"
+echo "       $bin/straitctl --socket /run/strait/lab-api.sock observe --follow --service web"
+echo "       ip netns exec $(lab_ns gw) curl -s http://127.0.0.1:9477/metrics"
 echo "lab: $rate connections/s to web (192.0.2.10:80, NAT, canary b4 at 10%),"
 echo "     10/s to web6 ([2001:db8:1::10]:80) and web-dsr (192.0.2.11:80). Ctrl-C stops."
 printf '\n%5s %6s %6s %6s %6s %8s %8s %8s %8s %8s\n' \

@@ -2,6 +2,7 @@
  * bpf_map_* calls on file descriptors, so the same code serves a skeleton,
  * a plain bpf_object and maps adopted from bpffs pins. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +290,63 @@ static int lbmap__age_map(int fd, size_t vsz, size_t off, uint64_t ns)
 			err = -errno;
 	}
 	free(keys);
+	return err;
+}
+
+/* The data path's rule (pkt/ct.h st_ct_timeout), for counting. */
+static uint64_t lbmap__timeout(const struct st_params *p, uint8_t proto, uint16_t f)
+{
+	if (proto != IPPROTO_TCP)
+		return p->udp_timeout_ns;
+	if ((f & ST_CT_F_RST) || ((f & ST_CT_F_FIN_IN) && (f & (ST_CT_F_FIN_OUT | ST_CT_F_DSR))))
+		return p->tcp_fin_timeout_ns;
+	return p->tcp_timeout_ns;
+}
+
+#define LBMAP__BATCH 4096
+
+int st_lbmaps_ct_count(const struct st_lbmaps *m, const struct st_params *p,
+		       uint64_t now_ns, uint64_t *per_svc, uint32_t nsvc, uint64_t *total)
+{
+	struct st_flow_key *keys = calloc(LBMAP__BATCH, sizeof(*keys));
+	struct st_ct_val *vals = calloc(LBMAP__BATCH, sizeof(*vals));
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint64_t in = 0, out;
+	void *inp = NULL;
+	__u32 n, i;
+	int err = 0;
+
+	memset(per_svc, 0, sizeof(*per_svc) * nsvc);
+	*total = 0;
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto done;
+	}
+	do {
+		n = LBMAP__BATCH;
+		err = bpf_map_lookup_batch(m->ct, inp, &out, keys, vals, &n, &opts);
+		if (err && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			const struct st_ct_val *v = &vals[i];
+
+			if (now_ns > v->last_seen_ns &&
+			    now_ns - v->last_seen_ns > lbmap__timeout(p, keys[i].proto, v->flags))
+				continue;
+			(*total)++;
+			if (v->svc_id < nsvc)
+				per_svc[v->svc_id]++;
+		}
+		in = out;
+		inp = &in;
+	} while (!err);
+	if (err == -ENOENT || (err && errno == ENOENT))
+		err = 0;
+done:
+	free(keys);
+	free(vals);
 	return err;
 }
 

@@ -63,6 +63,13 @@ int st_lbmaps_counter(const struct st_lbmaps *m, int fd, uint32_t idx,
 int st_lbmaps_obj_stats(const struct st_lbmaps *m, int fd, uint32_t idx,
 			struct st_obj_stats *out);
 
+/* Count live conntrack entries (idle less than their timeout under `p`,
+ * at CLOCK_MONOTONIC `now_ns`) per service id into per_svc[0..nsvc) and in
+ * all into *total, with batched lookups that do not refresh LRU state.
+ * 0 or -errno. */
+int st_lbmaps_ct_count(const struct st_lbmaps *m, const struct st_params *p,
+		       uint64_t now_ns, uint64_t *per_svc, uint32_t nsvc, uint64_t *total);
+
 /* Make every conntrack and NAT entry `ns` nanoseconds older (tests). */
 int st_lbmaps_age(const struct st_lbmaps *m, uint64_t ns);
 /* Empty conntrack and NAT. */

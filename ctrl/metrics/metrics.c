@@ -124,7 +124,7 @@ static void met__be_labels(struct met__out *o, const struct st_model_service *s,
 
 /* Per-service and per-backend families, each a column of a table. */
 enum met__col { MET_PKTS, MET_BYTES, MET_NEW, MET_WEIGHT, MET_CWEIGHT, MET_UP,
-		MET_HCHANGES, MET_FAIL_OPEN, MET_FO_EVENTS };
+		MET_HCHANGES, MET_FAIL_OPEN, MET_FO_EVENTS, MET_CT_ACTIVE };
 
 struct met__family {
 	const char *name, *type, *help;
@@ -143,6 +143,9 @@ static const struct met__family met__svc_fams[] = {
 	  MET_FAIL_OPEN },
 	{ "strait_service_fail_open_events_total", "counter",
 	  "Times the service began to fail open.", MET_FO_EVENTS },
+	{ "strait_service_conntrack_entries", "gauge",
+	  "Live conntrack entries of the service at straitd's last count (every 10 s).",
+	  MET_CT_ACTIVE },
 };
 
 static const struct met__family met__be_fams[] = {
@@ -172,6 +175,8 @@ static unsigned long long met__svc_value(const struct st_daemon *d, size_t i,
 		return d->rt[i].fail_open ? 1 : 0;
 	if (c == MET_FO_EVENTS)
 		return d->rt[i].fail_open_events;
+	if (c == MET_CT_ACTIVE)
+		return st_daemon_ct_active(d, i);
 	return met__obj(st, c);
 }
 
@@ -335,6 +340,18 @@ static void met__xdp(struct met__out *o, const unsigned long long n[ST_STAT__MAX
 	met__head(o, "strait_reverse_nat_total", "counter",
 		  "Reply packets translated back to the client.");
 	met__one(o, "strait_reverse_nat_total", NULL, NULL, n[ST_STAT_REV_NAT]);
+}
+
+/* The last count of live conntrack entries (straitd, every 10 s). */
+static void met__ct(struct met__out *o, const struct st_daemon *d)
+{
+	met__head(o, "strait_conntrack_entries", "gauge",
+		  "Live conntrack entries, all services, at the last count.");
+	met__one(o, "strait_conntrack_entries", NULL, NULL, d->ct_total);
+	met__head(o, "strait_conntrack_count_duration_seconds", "gauge",
+		  "How long the last count of the conntrack table took.");
+	o->err |= st_buf_printf(o->b, "strait_conntrack_count_duration_seconds %.6f\n",
+				(double)d->ct_scan_ns / 1e9);
 }
 
 /* Flow records on their way out of the data path, and in straitd. */
@@ -515,6 +532,7 @@ int st_metrics_render(const struct st_daemon *d, struct st_buf *out)
 	met__handshakes(&o, d);
 	met__drops(&o, d);
 	met__xdp(&o, n);
+	met__ct(&o, d);
 	met__records(&o, d, n);
 	met__api(&o, d);
 	met__process(&o);

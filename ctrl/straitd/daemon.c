@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "ctrl/common/log.h"
 #include "ctrl/health/health.h"
 #include "ctrl/straitd/daemon.h"
@@ -110,8 +111,31 @@ int st_daemon_init(struct st_daemon *d, struct st_loop *loop,
 	return 0;
 }
 
+int st_daemon_ct_scan(struct st_daemon *d)
+{
+	struct timespec t0, t1;
+	int err;
+
+	if (!d->xdp)
+		return 0;
+	if (!d->ct_by_svc_id) {
+		d->ct_by_svc_id = calloc(d->model.max_services, sizeof(*d->ct_by_svc_id));
+		if (!d->ct_by_svc_id)
+			return -ENOMEM;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = st_xdp_ct_count(d->xdp, d->ct_by_svc_id, d->model.max_services, &d->ct_total);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	d->ct_scan_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ULL +
+			(uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+	d->ct_scans++;
+	return err;
+}
+
 void st_daemon_fini(struct st_daemon *d)
 {
+	free(d->ct_by_svc_id);
+	d->ct_by_svc_id = NULL;
 	st_health_free(d->health);
 	d->health = NULL;
 	daemon__rt_free(d->rt, d->model.nservices);

@@ -53,7 +53,23 @@ struct st_daemon {
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t applies;		/* programming passes of the data path */
 	uint64_t last_apply_ns;		/* duration of the last one */
+	/* Live conntrack entries, counted every ST_CT_SCAN_MS by straitd. */
+	uint64_t *ct_by_svc_id;		/* [model.max_services], by data-path id */
+	uint64_t ct_total;
+	uint64_t ct_scans, ct_scan_ns;	/* how many, how long the last took */
 };
+
+#define ST_CT_SCAN_MS 10000
+
+/* Count live conntrack entries now (no-op without a data path). */
+int st_daemon_ct_scan(struct st_daemon *d);
+/* Live conntrack entries of service svc at the last scan. */
+static inline uint64_t st_daemon_ct_active(const struct st_daemon *d, size_t svc)
+{
+	uint32_t id = svc < d->model.nservices ? d->rt[svc].id : UINT32_MAX;
+
+	return d->ct_by_svc_id && id < d->model.max_services ? d->ct_by_svc_id[id] : 0;
+}
 
 /* Take ownership of a validated model; build runtime state. 0 or -errno. */
 int st_daemon_init(struct st_daemon *d, struct st_loop *loop,

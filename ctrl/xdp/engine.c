@@ -8,6 +8,7 @@
  * backend ids, stay valid across restarts.
  */
 #include <errno.h>
+#include <time.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,3 +273,15 @@ void st_xdp_close(struct st_xdp_engine *e)
 	e->skel = NULL;
 }
 
+int st_xdp_ct_count(const struct st_xdp_engine *e, uint64_t *per_svc_id, uint32_t n,
+		    uint64_t *total)
+{
+	struct timespec ts;
+
+	/* The data path's clock is the coarse monotonic one; the precise
+	 * one is at most a tick ahead, which only makes counting stricter. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return st_lbmaps_ct_count(&e->maps, &e->skel->rodata->st_params,
+				  (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
+				  per_svc_id, n, total);
+}

@@ -35,6 +35,9 @@ int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m);
 uint32_t st_xdp_backend_id(const struct st_xdp_engine *e, const struct st_backend *be);
 /* The backend behind a data-path id (from the shadow: no syscall). */
 int st_xdp_backend_get(const struct st_xdp_engine *e, uint32_t id, struct st_backend *out);
+/* Live conntrack entries per service id (see st_lbmaps_ct_count). */
+int st_xdp_ct_count(const struct st_xdp_engine *e, uint64_t *per_svc_id, uint32_t n,
+		    uint64_t *total);
 int st_xdp_service_id(const struct st_xdp_engine *e, const struct st_vip_key *k, uint32_t *id);
 int st_xdp_shadow_load(struct st_xdp_engine *e);
 void st_xdp_shadow_free(struct st_xdp_engine *e);

@@ -25,7 +25,9 @@
 #     made after it started.
 #  5. slow API reader: a follower reading 1 KiB/s loses records (counted
 #     in strait_observe_follower_lost_total), every connection succeeds.
-#  6. slow data-path reader: straitd stopped (SIGSTOP) with a 4 KiB ring:
+#  6. conntrack count: with a connection held, straitd's count of live
+#     conntrack entries shows it under web, none under empty.
+#  7. slow data-path reader: straitd stopped (SIGSTOP) with a 4 KiB ring:
 #     connections all succeed while the ring overflows; the loss is counted
 #     (strait_flow_records_total{result="lost"}) once straitd runs again.
 #
@@ -282,6 +284,28 @@ case_slow_datapath_reader() {
 		ko "stopped reader: no records after SIGCONT"
 }
 
+# The count of live conntrack entries (every 10 s): a held connection
+# keeps one for web; `empty` never gets one (its SYNs are dropped).
+case_conntrack_count() {
+	local web
+	say "== conntrack entries per service (counted every 10 s)"
+	if ! hold_open "$VIP:80"; then
+		ko "conntrack count: could not hold a connection"
+		return
+	fi
+	if poll 12 gt 0 metric 'strait_service_conntrack_entries{service="web"}'; then
+		web=$(metric 'strait_service_conntrack_entries{service="web"}')
+		ok "conntrack count: web has $web live entries (the held one among them)"
+	else
+		ko "conntrack count: web shows no live entry while a connection is held"
+	fi
+	[ "$(metric 'strait_service_conntrack_entries{service="empty"}')" = 0 ] &&
+		ok "conntrack count: empty has none" || ko "conntrack count: empty has entries"
+	[ "$(metric strait_conntrack_entries)" -ge "$web" ] &&
+		ok "conntrack count: the total covers web's" || ko "conntrack count: total below web's"
+	hold_close
+}
+
 # --- main ----------------------------------------------------------------
 
 preflight
@@ -295,5 +319,6 @@ case_filters
 case_drops
 case_follow
 case_slow_follower
+case_conntrack_count
 case_slow_datapath_reader
 closing
