@@ -124,7 +124,7 @@ static void met__be_labels(struct met__out *o, const struct st_model_service *s,
 
 /* Per-service and per-backend families, each a column of a table. */
 enum met__col { MET_PKTS, MET_BYTES, MET_NEW, MET_WEIGHT, MET_CWEIGHT, MET_UP,
-		MET_HCHANGES, MET_FAIL_OPEN, MET_FO_EVENTS, MET_CT_ACTIVE };
+		MET_HCHANGES, MET_FAIL_OPEN, MET_FO_EVENTS, MET_CT_ACTIVE, MET_RING_GEN };
 
 struct met__family {
 	const char *name, *type, *help;
@@ -146,6 +146,9 @@ static const struct met__family met__svc_fams[] = {
 	{ "strait_service_conntrack_entries", "gauge",
 	  "Live conntrack entries of the service at straitd's last count (every 10 s).",
 	  MET_CT_ACTIVE },
+	{ "strait_service_ring_generation", "gauge",
+	  "Maglev tables built and swapped in for the service since straitd started.",
+	  MET_RING_GEN },
 };
 
 static const struct met__family met__be_fams[] = {
@@ -177,6 +180,8 @@ static unsigned long long met__svc_value(const struct st_daemon *d, size_t i,
 		return d->rt[i].fail_open_events;
 	if (c == MET_CT_ACTIVE)
 		return st_daemon_ct_active(d, i);
+	if (c == MET_RING_GEN)
+		return st_daemon_ring_generation(d, i);
 	return met__obj(st, c);
 }
 

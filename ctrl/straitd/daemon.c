@@ -436,6 +436,13 @@ int st_daemon_backend_stats(const struct st_daemon *d, size_t svc, size_t be,
 				   d->rt[svc].be[be].id, out);
 }
 
+uint64_t st_daemon_ring_generation(const struct st_daemon *d, size_t svc)
+{
+	if (!d->xdp || svc >= d->model.nservices)
+		return 0;
+	return st_xdp_ring_generation(d->xdp, d->rt[svc].id);
+}
+
 int st_daemon_backend_hs(const struct st_daemon *d, size_t svc, size_t be,
 			 struct st_hs_hist *out)
 {

@@ -106,6 +106,8 @@ int st_daemon_service_stats(const struct st_daemon *d, size_t svc, struct st_obj
 int st_daemon_backend_stats(const struct st_daemon *d, size_t svc, size_t be,
 			    struct st_obj_stats *out);
 int st_daemon_drops(const struct st_daemon *d, struct st_counter out[ST_DROP__MAX]);
+/* Maglev tables programmed for the service since straitd started. */
+uint64_t st_daemon_ring_generation(const struct st_daemon *d, size_t svc);
 /* TCP handshake histogram of a backend (zeros without a data path). */
 int st_daemon_backend_hs(const struct st_daemon *d, size_t svc, size_t be,
 			 struct st_hs_hist *out);

@@ -35,6 +35,8 @@ int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m);
 uint32_t st_xdp_backend_id(const struct st_xdp_engine *e, const struct st_backend *be);
 /* The backend behind a data-path id (from the shadow: no syscall). */
 int st_xdp_backend_get(const struct st_xdp_engine *e, uint32_t id, struct st_backend *out);
+/* Maglev tables swapped in for a service id since straitd started. */
+uint64_t st_xdp_ring_generation(const struct st_xdp_engine *e, uint32_t svc_id);
 /* Live conntrack entries per service id (see st_lbmaps_ct_count). */
 int st_xdp_ct_count(const struct st_xdp_engine *e, uint64_t *per_svc_id, uint32_t n,
 		    uint64_t *total);

@@ -33,6 +33,7 @@ struct st_xdp_shadow {
 	uint64_t *unused_since;		/* [max_backends] ns; 0: in the model */
 	struct st_htab sigs;		/* service key -> signature last programmed */
 	uint64_t keys_sig;		/* of the service keys + SNAT: addresses */
+	uint64_t *ring_gen;		/* [max_services] Maglev tables swapped in, by id */
 };
 
 /* Index key of a backend: what identifies it (address, port, family). */
@@ -67,9 +68,11 @@ int st_xdp_shadow_load(struct st_xdp_engine *e)
 		return -ENOMEM;
 	sh->be = calloc(e->max_backends, sizeof(*sh->be));
 	sh->unused_since = calloc(e->max_backends, sizeof(*sh->unused_since));
-	if (!sh->be || !sh->unused_since) {
+	sh->ring_gen = calloc(e->maps.max_services, sizeof(*sh->ring_gen));
+	if (!sh->be || !sh->unused_since || !sh->ring_gen) {
 		free(sh->be);
 		free(sh->unused_since);
+		free(sh->ring_gen);
 		free(sh);
 		return -ENOMEM;
 	}
@@ -80,6 +83,7 @@ int st_xdp_shadow_load(struct st_xdp_engine *e)
 		st_htab_free(&sh->index);
 		free(sh->be);
 		free(sh->unused_since);
+		free(sh->ring_gen);
 		free(sh);
 		return -ENOMEM;
 	}
@@ -98,6 +102,7 @@ void st_xdp_shadow_free(struct st_xdp_engine *e)
 	free(e->shadow->be);
 	st_htab_free(&e->shadow->index);
 	free(e->shadow->unused_since);
+	free(e->shadow->ring_gen);
 	st_htab_free(&e->shadow->sigs);
 	free(e->shadow);
 	e->shadow = NULL;
@@ -109,6 +114,11 @@ uint32_t st_xdp_backend_id(const struct st_xdp_engine *e, const struct st_backen
 	uint32_t *id = e->shadow ? st_htab_lookup(&e->shadow->index, &k) : NULL;
 
 	return id ? *id : 0;
+}
+
+uint64_t st_xdp_ring_generation(const struct st_xdp_engine *e, uint32_t svc_id)
+{
+	return e->shadow && svc_id < e->maps.max_services ? e->shadow->ring_gen[svc_id] : 0;
 }
 
 int st_xdp_backend_get(const struct st_xdp_engine *e, uint32_t id, struct st_backend *out)
@@ -288,6 +298,8 @@ static int rec__service(struct st_xdp_engine *e, const struct st_model_service *
 		err = rec__free_svc_id(e, svc_used, &svc.id);
 	if (!err)
 		err = st_lbmaps_set_service(&e->maps, &ms->key, &svc, ring);
+	if (!err && svc.id < e->maps.max_services)
+		e->shadow->ring_gen[svc.id]++;
 	free(mb);
 	if (err)
 		st_err("service %s: cannot program it: %s", ms->name, strerror(-err));

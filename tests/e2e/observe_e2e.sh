@@ -306,6 +306,18 @@ case_conntrack_count() {
 	hold_close
 }
 
+# A weight change builds and swaps one new Maglev table for the service.
+case_ring_generation() {
+	local g0 g1
+	say "== Maglev table generation"
+	g0=$(metric 'strait_service_ring_generation{service="web"}')
+	ctl backend set-weight web 10.1.0.13:8080 2 >/dev/null || ko "ring generation: set-weight failed"
+	g1=$(metric 'strait_service_ring_generation{service="web"}')
+	[ "$g0" -ge 1 ] && [ "$g1" = $((g0 + 1)) ] &&
+		ok "ring generation: $g0 -> $g1 after one weight change" ||
+		ko "ring generation: $g0 -> $g1 after one weight change"
+}
+
 # --- main ----------------------------------------------------------------
 
 preflight
@@ -320,5 +332,6 @@ case_drops
 case_follow
 case_slow_follower
 case_conntrack_count
+case_ring_generation
 case_slow_datapath_reader
 closing

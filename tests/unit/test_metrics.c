@@ -543,7 +543,25 @@ Test(metrics, health_and_overrides)
 	HAS(b, "strait_backend_health_changes_total{service=\"web\",backend=\"10.1.0.11:8080\",group=\"\"} 2");
 	HAS(b, "strait_backend_weight{service=\"web\",backend=\"10.1.0.12:8080\",group=\"canary\"} 9");
 	HAS(b, "strait_reloads_total{result=\"error\"} 3");
+	HAS(b, "strait_service_ring_generation{service=\"web\"} 2");	/* stub: 2 + s */
+	HAS(b, "strait_service_conntrack_entries{service=\"web\"} 0");
 	free(resp);
+
+	/* The conntrack count straitd keeps, by data-path service id. */
+	{
+		uint64_t counts[64] = { 0 };
+
+		d.rt[0].id = 5;
+		counts[5] = 42;
+		d.ct_by_svc_id = counts;
+		d.ct_total = 43;
+		b = fetch_metrics(&resp);
+		HAS(b, "strait_service_conntrack_entries{service=\"web\"} 42");
+		HAS(b, "strait_conntrack_entries 43");
+		free(resp);
+		d.ct_by_svc_id = NULL;
+		d.rt[0].id = 0;
+	}
 
 	/* Every backend down: the service fails open and uses its weights. */
 	d.rt[0].be[1].health = ST_HS_DOWN;
