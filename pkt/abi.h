@@ -229,6 +229,7 @@ enum st_ev_type {
 #define ST_EV_F_REPLY 0x2	/* seen in the reply direction (backend -> client) */
 #define ST_EV_F_RST 0x4		/* FLOW_END: ended by a reset */
 #define ST_EV_F_SVC 0x8		/* svc_id names a service (0 is a valid id) */
+#define ST_EV_F_TIMEOUT 0x10	/* FLOW_END written by straitd: the flow went idle */
 
 struct st_flow_event {
 	__u64 ts_ns;		/* CLOCK_MONOTONIC */

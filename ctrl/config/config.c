@@ -184,7 +184,7 @@ static void cfg__iface(struct cfg__ctx *c, const config_setting_t *s, int i,
 static const char *const cfg__gw_keys[] = {
 	"interfaces", "snat_address", "snat_address6", "maglev_table_size",
 	"max_services", "max_backends", "conntrack_entries", "bpffs", "api",
-	"metrics", "observe", NULL,
+	"metrics", "observe", "timeouts", NULL,
 };
 
 static void cfg__snat(struct cfg__ctx *c, const config_setting_t *gw,
@@ -414,6 +414,31 @@ static void cfg__observe(struct cfg__ctx *c, const config_setting_t *gw, struct 
 		o->log_sample = v;
 }
 
+static const char *const cfg__timeout_keys[] = { "tcp_s", "tcp_closing_s", "udp_s", NULL };
+
+static void cfg__timeouts(struct cfg__ctx *c, const config_setting_t *gw, struct st_model *m)
+{
+	config_setting_t *g = config_setting_get_member(gw, "timeouts");
+	long long v;
+
+	if (!g)
+		return;
+	if (!config_setting_is_group(g)) {
+		cfg__error(c, g, "gateway.timeouts", "must be a group");
+		return;
+	}
+	cfg__known(c, g, "gateway.timeouts", cfg__timeout_keys);
+	v = m->tcp_timeout_s;
+	if (!cfg__int(c, g, "gateway.timeouts", "tcp_s", 1, 7 * 86400, 0, &v))
+		m->tcp_timeout_s = v;
+	v = m->tcp_closing_timeout_s;
+	if (!cfg__int(c, g, "gateway.timeouts", "tcp_closing_s", 1, 3600, 0, &v))
+		m->tcp_closing_timeout_s = v;
+	v = m->udp_timeout_s;
+	if (!cfg__int(c, g, "gateway.timeouts", "udp_s", 1, 86400, 0, &v))
+		m->udp_timeout_s = v;
+}
+
 static void cfg__gateway(struct cfg__ctx *c, const config_setting_t *gw,
 			 struct st_model *m)
 {
@@ -458,6 +483,7 @@ static void cfg__gateway(struct cfg__ctx *c, const config_setting_t *gw,
 	cfg__api(c, gw, m);
 	cfg__metrics(c, gw, m);
 	cfg__observe(c, gw, m);
+	cfg__timeouts(c, gw, m);
 	m->cfg.flags = m->observe.events ? ST_CFG_F_EVENTS : 0;
 	m->cfg.ev_rate = m->observe.rate_per_cpu;
 }
@@ -694,6 +720,9 @@ static void cfg__defaults(struct st_model *m)
 	m->max_services = ST_MAX_SERVICES_DEFAULT;
 	m->max_backends = ST_MAX_BACKENDS_DEFAULT;
 	m->ct_entries = ST_CT_ENTRIES_DEFAULT;
+	m->tcp_timeout_s = 7200;
+	m->tcp_closing_timeout_s = 10;
+	m->udp_timeout_s = 60;
 	m->observe.events = 1;
 	m->observe.rate_per_cpu = 100000;
 	m->observe.ring_kb = 4096;

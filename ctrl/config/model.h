@@ -108,6 +108,8 @@ struct st_model {
 	struct st_api_cfg api;
 	char metrics_listen[64];	/* Prometheus exporter "ADDR:PORT"; "" disables */
 	struct st_observe_cfg observe;
+	/* gateway.timeouts: conntrack idle timeouts, seconds (restart). */
+	uint32_t tcp_timeout_s, tcp_closing_timeout_s, udp_timeout_s;
 	struct st_model_service *services;
 	size_t nservices;
 };

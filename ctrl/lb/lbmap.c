@@ -308,6 +308,13 @@ static uint64_t lbmap__timeout(const struct st_params *p, uint8_t proto, uint16_
 int st_lbmaps_ct_count(const struct st_lbmaps *m, const struct st_params *p,
 		       uint64_t now_ns, uint64_t *per_svc, uint32_t nsvc, uint64_t *total)
 {
+	return st_lbmaps_ct_scan(m, p, now_ns, per_svc, nsvc, total, 0, NULL, 0, NULL);
+}
+
+int st_lbmaps_ct_scan(const struct st_lbmaps *m, const struct st_params *p,
+		      uint64_t now_ns, uint64_t *per_svc, uint32_t nsvc, uint64_t *total,
+		      uint64_t grace_ns, struct st_ct_idle *idle, size_t max, size_t *nidle)
+{
 	struct st_flow_key *keys = calloc(LBMAP__BATCH, sizeof(*keys));
 	struct st_ct_val *vals = calloc(LBMAP__BATCH, sizeof(*vals));
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -318,6 +325,8 @@ int st_lbmaps_ct_count(const struct st_lbmaps *m, const struct st_params *p,
 
 	memset(per_svc, 0, sizeof(*per_svc) * nsvc);
 	*total = 0;
+	if (nidle)
+		*nidle = 0;
 	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto done;
@@ -331,10 +340,23 @@ int st_lbmaps_ct_count(const struct st_lbmaps *m, const struct st_params *p,
 		}
 		for (i = 0; i < n; i++) {
 			const struct st_ct_val *v = &vals[i];
+			uint64_t t = lbmap__timeout(p, keys[i].proto, v->flags);
 
-			if (now_ns > v->last_seen_ns &&
-			    now_ns - v->last_seen_ns > lbmap__timeout(p, keys[i].proto, v->flags))
+			if (now_ns > v->last_seen_ns && now_ns - v->last_seen_ns > t) {
+				int closed = keys[i].proto == IPPROTO_TCP &&
+					     ((v->flags & ST_CT_F_RST) ||
+					      ((v->flags & ST_CT_F_FIN_IN) &&
+					       (v->flags & (ST_CT_F_FIN_OUT | ST_CT_F_DSR))));
+
+				/* Closed flows had their record when they closed. */
+				if (idle && *nidle < max && !closed &&
+				    now_ns - v->last_seen_ns > t + grace_ns) {
+					idle[*nidle].key = keys[i];
+					idle[*nidle].val = *v;
+					(*nidle)++;
+				}
 				continue;
+			}
 			(*total)++;
 			if (v->svc_id < nsvc)
 				per_svc[v->svc_id]++;

@@ -70,6 +70,19 @@ int st_lbmaps_obj_stats(const struct st_lbmaps *m, int fd, uint32_t idx,
 int st_lbmaps_ct_count(const struct st_lbmaps *m, const struct st_params *p,
 		       uint64_t now_ns, uint64_t *per_svc, uint32_t nsvc, uint64_t *total);
 
+/* An entry that went idle past its timeout without a close (UDP, and TCP
+ * flows that never saw FIN or RST): no flow-end record was written for it. */
+struct st_ct_idle {
+	struct st_flow_key key;
+	struct st_ct_val val;
+};
+
+/* The same count, also collecting up to `max` entries idle longer than
+ * their timeout plus `grace_ns` and not closed into idle[], *nidle. */
+int st_lbmaps_ct_scan(const struct st_lbmaps *m, const struct st_params *p,
+		      uint64_t now_ns, uint64_t *per_svc, uint32_t nsvc, uint64_t *total,
+		      uint64_t grace_ns, struct st_ct_idle *idle, size_t max, size_t *nidle);
+
 /* Make every conntrack and NAT entry `ns` nanoseconds older (tests). */
 int st_lbmaps_age(const struct st_lbmaps *m, uint64_t ns);
 /* Empty conntrack and NAT. */

@@ -462,14 +462,17 @@ int st_obs_rec_json(const struct st_flow_rec *r, struct st_buf *o)
 	} else if (!err && e->family) {
 		err = st_buf_printf(o, "\"l4\":{\"protocol\":%u},", e->proto);
 	}
-	if (!err) {
+	/* Records straitd writes itself (idle flows) have no interface. */
+	if (!err && e->ifindex) {
 		err = st_buf_printf(o, "\"interface\":{\"index\":%u,\"name\":", e->ifindex);
 		if (!err)
 			err = obs__str(o, r->iface);
 		if (!err)
-			err = st_buf_printf(o, "},\"traffic_direction\":\"%s\"",
-					    e->flags & ST_EV_F_REPLY ? "EGRESS" : "INGRESS");
+			err = st_buf_append(o, "},", 2);
 	}
+	if (!err)
+		err = st_buf_printf(o, "\"traffic_direction\":\"%s\"",
+				    e->flags & ST_EV_F_REPLY ? "EGRESS" : "INGRESS");
 	if (!err && r->service[0]) {
 		err = st_buf_append(o, ",\"service\":", 11);
 		if (!err)
@@ -496,6 +499,7 @@ int st_obs_rec_json(const struct st_flow_rec *r, struct st_buf *o)
 				    (unsigned long long)e->packets_out,
 				    (unsigned long long)e->bytes_out,
 				    (unsigned long long)e->duration_ns, e->handshake_us,
+				    e->flags & ST_EV_F_TIMEOUT ? "timeout" :
 				    e->flags & ST_EV_F_RST ? "rst" : "fin");
 	return err ? err : st_buf_append(o, "}\n", 2);
 }

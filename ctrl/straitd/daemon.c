@@ -111,7 +111,7 @@ int st_daemon_init(struct st_daemon *d, struct st_loop *loop,
 	return 0;
 }
 
-int st_daemon_ct_scan(struct st_daemon *d)
+int st_daemon_ct_scan(struct st_daemon *d, struct st_ct_idle *idle, size_t max, size_t *nidle)
 {
 	struct timespec t0, t1;
 	int err;
@@ -124,7 +124,8 @@ int st_daemon_ct_scan(struct st_daemon *d)
 			return -ENOMEM;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = st_xdp_ct_count(d->xdp, d->ct_by_svc_id, d->model.max_services, &d->ct_total);
+	err = st_xdp_ct_scan(d->xdp, d->ct_by_svc_id, d->model.max_services, &d->ct_total,
+			     idle, max, nidle);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	d->ct_scan_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ULL +
 			(uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
@@ -310,8 +311,10 @@ static int daemon__immutable(const struct st_model *a, const struct st_model *b,
 	if (a->ring_size != b->ring_size || a->max_services != b->max_services ||
 	    a->max_backends != b->max_backends || a->ct_entries != b->ct_entries ||
 	    strcmp(a->bpffs, b->bpffs) || a->observe.ring_kb != b->observe.ring_kb ||
-	    a->observe.history != b->observe.history) {
-		snprintf(msg, len, "%s: table sizes, bpffs or observe ring_kb/history changed; they need a restart",
+	    a->observe.history != b->observe.history ||
+	    a->tcp_timeout_s != b->tcp_timeout_s || a->udp_timeout_s != b->udp_timeout_s ||
+	    a->tcp_closing_timeout_s != b->tcp_closing_timeout_s) {
+		snprintf(msg, len, "%s: table sizes, bpffs, timeouts or observe ring_kb/history changed; they need a restart",
 			 b->source);
 		return -EINVAL;
 	}

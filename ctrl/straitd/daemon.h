@@ -61,8 +61,10 @@ struct st_daemon {
 
 #define ST_CT_SCAN_MS 10000
 
-/* Count live conntrack entries now (no-op without a data path). */
-int st_daemon_ct_scan(struct st_daemon *d);
+struct st_ct_idle;
+/* Count live conntrack entries now (no-op without a data path); with
+ * idle, also collect up to max idle, unclosed entries (see engine.h). */
+int st_daemon_ct_scan(struct st_daemon *d, struct st_ct_idle *idle, size_t max, size_t *nidle);
 /* Live conntrack entries of service svc at the last scan. */
 static inline uint64_t st_daemon_ct_active(const struct st_daemon *d, size_t svc)
 {

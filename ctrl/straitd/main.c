@@ -170,12 +170,13 @@ static void straitd__tick(struct st_loop *l, void *arg)
 /* Every ST_CT_SCAN_MS: count live conntrack entries per service. */
 static void straitd__ct_scan(struct st_loop *l, void *arg)
 {
-	struct st_daemon *d = arg;
-	int err = st_daemon_ct_scan(d);
+	struct straitd__ctx *c = arg;
+	struct st_daemon *d = c->d;
+	int err = c->records ? st_records_ct_scan(c->records) : st_daemon_ct_scan(d, NULL, 0, NULL);
 
 	if (err)
 		st_warn("conntrack count failed: %s", strerror(-err));
-	st_timer_start(l, ST_CT_SCAN_MS, straitd__ct_scan, d);
+	st_timer_start(l, ST_CT_SCAN_MS, straitd__ct_scan, c);
 }
 
 static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
@@ -219,7 +220,7 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 	if (st_daemon_start_health(d))
 		st_warn("health: checks could not start");
 	st_timer_start(d->loop, STRAITD__TICK_MS, straitd__tick, d);
-	straitd__ct_scan(d->loop, d);
+	straitd__ct_scan(d->loop, &c);
 	fprintf(stderr, "straitd: ready (%zu services)\n", d->model.nservices);
 	rc = st_loop_run(d->loop);
 	st_metrics_free(metrics);

@@ -20,8 +20,11 @@
 #include "ctrl/straitd/records.h"
 #include "ctrl/xdp/engine.h"
 
+#define REC__IDLE_MAX 16384		/* idle flows reported per scan */
+
 struct st_records {
 	struct st_daemon *d;
+	struct st_ct_idle *idle;	/* [REC__IDLE_MAX] */
 	struct ring_buffer *rb;
 	int fd;
 	struct st_flowlog *log;
@@ -139,8 +142,9 @@ struct st_records *st_records_start(struct st_daemon *d, char *err, size_t errle
 	r->d = d;
 	r->svc_applies = ~0ULL;
 	r->svc_of_id = calloc(d->model.max_services, sizeof(*r->svc_of_id));
+	r->idle = calloc(REC__IDLE_MAX, sizeof(*r->idle));
 	d->observe = st_observe_new(d->model.observe.history);
-	if (!r->svc_of_id || !d->observe)
+	if (!r->svc_of_id || !r->idle || !d->observe)
 		goto nomem;
 	r->rb = ring_buffer__new(d->xdp->maps.events, rec__on_event, r, NULL);
 	if (!r->rb) {
@@ -165,6 +169,7 @@ fail:
 	if (r) {
 		ring_buffer__free(r->rb);
 		free(r->svc_of_id);
+		free(r->idle);
 		free(r);
 	}
 	st_observe_free(d->observe);
@@ -189,5 +194,54 @@ void st_records_stop(struct st_records *r)
 	st_observe_free(r->d->observe);
 	r->d->observe = NULL;
 	free(r->svc_of_id);
+	free(r->idle);
 	free(r);
+}
+
+int st_records_ct_scan(struct st_records *r)
+{
+	struct st_daemon *d = r->d;
+	struct st_flow_event ev;
+	struct st_nat_val nv;
+	size_t i, n = 0;
+	uint64_t now;
+	int err;
+
+	err = st_daemon_ct_scan(d, r->idle, REC__IDLE_MAX, &n);
+	if (err || !n)
+		return err;
+	rec__svc_table(r);
+	now = rec__ns(CLOCK_MONOTONIC);
+	r->mono_to_real = (int64_t)(rec__ns(CLOCK_REALTIME) - now);
+	for (i = 0; i < n; i++) {
+		const struct st_ct_idle *x = &r->idle[i];
+
+		if (st_xdp_ct_forget(d->xdp, &d->model, x, &nv))
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.ts_ns = now;
+		ev.type = ST_EV_FLOW_END;
+		ev.family = x->key.family;
+		ev.proto = x->key.proto;
+		memcpy(ev.saddr, x->key.saddr, 16);
+		memcpy(ev.daddr, x->key.daddr, 16);
+		ev.sport = x->key.sport;
+		ev.dport = x->key.dport;
+		ev.flags = ST_EV_F_SVC | ST_EV_F_TIMEOUT |
+			   (x->val.flags & ST_CT_F_DSR ? ST_EV_F_DSR : 0);
+		ev.svc_id = x->val.svc_id;
+		ev.backend_id = x->val.backend_id;
+		ev.snat_port = x->val.snat_port;
+		ev.handshake_us = x->val.handshake_us;
+		ev.packets_in = x->val.packets;
+		ev.bytes_in = x->val.bytes;
+		ev.packets_out = nv.packets;
+		ev.bytes_out = nv.bytes;
+		/* First packet to the last one seen (to the touch interval). */
+		ev.duration_ns = x->val.last_seen_ns > x->val.created_ns ?
+				 x->val.last_seen_ns - x->val.created_ns : 0;
+		rec__on_event(r, &ev, sizeof(ev));
+	}
+	st_flowlog_flush(r->log);
+	return 0;
 }

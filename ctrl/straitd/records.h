@@ -17,4 +17,10 @@ struct st_records *st_records_start(struct st_daemon *d, char *err, size_t errle
 void st_records_reload(struct st_records *r);
 void st_records_stop(struct st_records *r);
 
+/* Count live conntrack entries (st_daemon_ct_scan) and write the flow-end
+ * record the data path cannot write: for flows that went idle past their
+ * timeout without a close (UDP above all). Such entries are removed, so
+ * each is reported once; a packet arriving later starts a new flow. */
+int st_records_ct_scan(struct st_records *r);
+
 #endif

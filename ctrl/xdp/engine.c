@@ -158,6 +158,9 @@ int st_xdp_open(struct st_xdp_engine *e, const struct st_model *m)
 	}
 	e->skel->rodata->st_params.ring_size = m->ring_size;
 	e->skel->rodata->st_params.max_services = m->max_services;
+	e->skel->rodata->st_params.tcp_timeout_ns = m->tcp_timeout_s * 1000000000ULL;
+	e->skel->rodata->st_params.tcp_fin_timeout_ns = m->tcp_closing_timeout_s * 1000000000ULL;
+	e->skel->rodata->st_params.udp_timeout_ns = m->udp_timeout_s * 1000000000ULL;
 	err = st_lbmaps_size(e->skel->obj, m->ring_size, m->max_services,
 			     m->max_backends, m->ct_entries);
 	if (!err)
@@ -273,15 +276,37 @@ void st_xdp_close(struct st_xdp_engine *e)
 	e->skel = NULL;
 }
 
-int st_xdp_ct_count(const struct st_xdp_engine *e, uint64_t *per_svc_id, uint32_t n,
-		    uint64_t *total)
+#define ENG__IDLE_GRACE_NS (2ULL * 1000000000ULL)
+
+int st_xdp_ct_scan(const struct st_xdp_engine *e, uint64_t *per_svc_id, uint32_t n,
+		   uint64_t *total, struct st_ct_idle *idle, size_t max, size_t *nidle)
 {
 	struct timespec ts;
 
 	/* The data path's clock is the coarse monotonic one; the precise
-	 * one is at most a tick ahead, which only makes counting stricter. */
+	 * one is at most a tick ahead, covered by the grace. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return st_lbmaps_ct_count(&e->maps, &e->skel->rodata->st_params,
-				  (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
-				  per_svc_id, n, total);
+	return st_lbmaps_ct_scan(&e->maps, &e->skel->rodata->st_params,
+				 (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
+				 per_svc_id, n, total, ENG__IDLE_GRACE_NS, idle, max, nidle);
+}
+
+int st_xdp_ct_forget(const struct st_xdp_engine *e, const struct st_model *m,
+		     const struct st_ct_idle *x, struct st_nat_val *nat)
+{
+	struct st_flow_key rk = { 0 };
+	struct st_backend be;
+
+	memset(nat, 0, sizeof(*nat));
+	if (!(x->val.flags & ST_CT_F_DSR) && !st_xdp_backend_get(e, x->val.backend_id, &be)) {
+		memcpy(rk.saddr, be.addr, 16);
+		memcpy(rk.daddr, x->key.family == ST_AF_INET6 ? m->cfg.snat6 : m->cfg.snat4, 16);
+		rk.sport = be.port;
+		rk.dport = x->val.snat_port;
+		rk.proto = x->key.proto;
+		rk.family = x->key.family;
+		if (bpf_map_lookup_elem(e->maps.nat, &rk, nat))
+			memset(nat, 0, sizeof(*nat));
+	}
+	return bpf_map_delete_elem(e->maps.ct, &x->key) && errno != ENOENT ? -errno : 0;
 }

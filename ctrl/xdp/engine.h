@@ -37,9 +37,14 @@ uint32_t st_xdp_backend_id(const struct st_xdp_engine *e, const struct st_backen
 int st_xdp_backend_get(const struct st_xdp_engine *e, uint32_t id, struct st_backend *out);
 /* Maglev tables swapped in for a service id since straitd started. */
 uint64_t st_xdp_ring_generation(const struct st_xdp_engine *e, uint32_t svc_id);
-/* Live conntrack entries per service id (see st_lbmaps_ct_count). */
-int st_xdp_ct_count(const struct st_xdp_engine *e, uint64_t *per_svc_id, uint32_t n,
-		    uint64_t *total);
+/* Live conntrack entries per service id, and idle ones (at most max,
+ * idle 2 s past their timeout, not closed) into idle[] (st_lbmaps_ct_scan). */
+int st_xdp_ct_scan(const struct st_xdp_engine *e, uint64_t *per_svc_id, uint32_t n,
+		   uint64_t *total, struct st_ct_idle *idle, size_t max, size_t *nidle);
+/* Remove an idle entry found by the scan; its reverse NAT entry's packet
+ * and byte counts into *nat (zeroed when there is none). */
+int st_xdp_ct_forget(const struct st_xdp_engine *e, const struct st_model *m,
+		     const struct st_ct_idle *x, struct st_nat_val *nat);
 int st_xdp_service_id(const struct st_xdp_engine *e, const struct st_vip_key *k, uint32_t *id);
 int st_xdp_shadow_load(struct st_xdp_engine *e);
 void st_xdp_shadow_free(struct st_xdp_engine *e);

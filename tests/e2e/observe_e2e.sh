@@ -25,7 +25,9 @@
 #     made after it started.
 #  5. slow API reader: a follower reading 1 KiB/s loses records (counted
 #     in strait_observe_follower_lost_total), every connection succeeds.
-#  6. conntrack count: with a connection held, straitd's count of live
+#  6. idle UDP flow: its end record comes from straitd's conntrack count
+#     once it has been idle past the UDP timeout (2 s here), exactly once.
+#  6b. conntrack count: with a connection held, straitd's count of live
 #     conntrack entries shows it under web, none under empty.
 #  7. slow data-path reader: straitd stopped (SIGSTOP) with a 4 KiB ring:
 #     connections all succeed while the ring overflows; the loss is counted
@@ -42,6 +44,8 @@ e2e_init observe_e2e "${1:-}"
 
 VIP=192.0.2.10
 VIP_EMPTY=192.0.2.11
+VIP_UDP=192.0.2.12
+UDP_TIMEOUT=2
 N=60
 PARALLEL=8
 METRICS=127.0.0.1:9479
@@ -90,6 +94,7 @@ write_conf() {
     history = 100000;
     flow_log = { path = "$tmp/flows.json"; max_mb = 10; keep = 1; };
   };
+  timeouts = { udp_s = $UDP_TIMEOUT; };
 };
 services = (
   { name = "web";
@@ -98,6 +103,11 @@ services = (
     backends = ( { address = "10.1.0.11"; port = 8080; weight = 1; },
                  { address = "10.1.0.12"; port = 8080; weight = 1; },
                  { address = "10.1.0.13"; port = 8080; weight = 1; } );
+  },
+  { name = "dns";
+    frontend = { address = "$VIP_UDP"; port = 53; protocol = "udp"; };
+    forwarding = "nat";
+    backends = ( { address = "10.1.0.11"; port = 5353; weight = 1; } );
   },
   { name = "empty";
     frontend = { address = "$VIP_EMPTY"; port = 80; protocol = "tcp"; };
@@ -306,6 +316,35 @@ case_conntrack_count() {
 	hold_close
 }
 
+# UDP flows never close: straitd's count (every 10 s) writes their end
+# record once they have been idle past the UDP timeout (+2 s grace).
+case_udp_idle_end() {
+	local rec
+	say "== a UDP flow that goes idle gets its end record from straitd"
+	# One unconnected socket (the backend's port unreachable must not stop
+	# it), three datagrams: one flow.
+	lab_exec client python3 -c "import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(3):
+    s.sendto(b'ping', ('$VIP_UDP', 53))" || ko "udp: could not send the datagrams"
+	if ! poll 5 ge 1 count --service dns --type new; then
+		ko "udp: no flow_new record for the datagrams"
+		return
+	fi
+	if poll 16 ge 1 count --service dns --type end; then
+		rec=$(obs --service dns --type end | head -1)
+		say "  $(ctl observe --service dns --type end --last 1)"
+		jq -e '.ended_by == "timeout" and .packets_in == 3 and .l4.UDP.destination_port == 53 and
+			.backend == "10.1.0.11:5353"' <<<"$rec" >/dev/null &&
+			ok "udp: one end record, ended_by timeout, 3 packets in" ||
+			ko "udp: unexpected end record: $rec"
+	else
+		ko "udp: no end record within 16 s of the flow going idle"
+	fi
+	[ "$(count --service dns --type end)" = 1 ] && ok "udp: reported once" ||
+		ko "udp: reported $(count --service dns --type end) times"
+}
+
 # A weight change builds and swaps one new Maglev table for the service.
 case_ring_generation() {
 	local g0 g1
@@ -331,6 +370,7 @@ case_filters
 case_drops
 case_follow
 case_slow_follower
+case_udp_idle_end
 case_conntrack_count
 case_ring_generation
 case_slow_datapath_reader

@@ -253,3 +253,43 @@ Test(config, metrics_listen)
 	    "gateway.metrics: unknown key \"port\"");
 #undef MGW
 }
+
+/* gateway.observe and gateway.timeouts: defaults, values, and errors that
+ * name the key. */
+#define OGW(x) "gateway: { interfaces = ( { name = \"eth0\"; } ); " x " };"
+Test(config, observe_and_timeouts)
+{
+	struct st_model m;
+
+	cr_assert_eq(parse(OGW(""), &m), 0, "%s", err);
+	cr_assert_eq(m.observe.events, 1);
+	cr_assert_eq(m.cfg.flags & ST_CFG_F_EVENTS, ST_CFG_F_EVENTS);
+	cr_assert_eq(m.cfg.ev_rate, 100000);
+	cr_assert_eq(m.observe.ring_kb, 4096);
+	cr_assert_eq(m.udp_timeout_s, 60);
+	cr_assert_eq(m.tcp_timeout_s, 7200);
+	st_model_free(&m);
+	cr_assert_eq(parse(OGW("observe = { events = false; rate_per_cpu = 0; ring_kb = 64; history = 100;"
+			       " flow_log = { path = \"/tmp/f.json\"; max_mb = 5; keep = 0; sample = 10; }; };"
+			       " timeouts = { tcp_s = 600; tcp_closing_s = 5; udp_s = 2; };"), &m), 0, "%s", err);
+	cr_assert_eq(m.cfg.flags & ST_CFG_F_EVENTS, 0);
+	cr_assert_eq(m.cfg.ev_rate, 0);
+	cr_assert_eq(m.observe.ring_kb, 64);
+	cr_assert_eq(m.observe.history, 100);
+	cr_assert_str_eq(m.observe.log_path, "/tmp/f.json");
+	cr_assert_eq(m.observe.log_max_mb, 5);
+	cr_assert_eq(m.observe.log_keep, 0);
+	cr_assert_eq(m.observe.log_sample, 10);
+	cr_assert_eq(m.tcp_timeout_s, 600);
+	cr_assert_eq(m.tcp_closing_timeout_s, 5);
+	cr_assert_eq(m.udp_timeout_s, 2);
+	st_model_free(&m);
+	bad(OGW("observe = { ring_kb = 100; };"), "gateway.observe: \"ring_kb\" = 100 is not a power of two");
+	bad(OGW("observe = { events = 1; };"), "gateway.observe: \"events\" must be true or false");
+	bad(OGW("observe = { histroy = 1; };"), "gateway.observe: unknown key \"histroy\"");
+	bad(OGW("observe = { flow_log = { max_mb = 5; }; };"), "gateway.observe.flow_log: missing \"path\"");
+	bad(OGW("observe = { flow_log = { path = \"/x\"; sample = 0; }; };"),
+	    "gateway.observe.flow_log: \"sample\" = 0 is out of range");
+	bad(OGW("timeouts = { udp_s = 0; };"), "gateway.timeouts: \"udp_s\" = 0 is out of range");
+	bad(OGW("timeouts = { tcp = 5; };"), "gateway.timeouts: unknown key \"tcp\"");
+}

@@ -17,7 +17,8 @@ int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m) { return -EI
 uint32_t st_xdp_backend_id(const struct st_xdp_engine *e, const struct st_backend *be) { return 0; }
 int st_xdp_service_id(const struct st_xdp_engine *e, const struct st_vip_key *k, uint32_t *id) { return -ENOENT; }
 uint64_t st_xdp_ring_generation(const struct st_xdp_engine *e, uint32_t id) { return 0; }
-int st_xdp_ct_count(const struct st_xdp_engine *e, uint64_t *per, uint32_t n, uint64_t *total) { return -EIO; }
+int st_xdp_ct_scan(const struct st_xdp_engine *e, uint64_t *per, uint32_t n, uint64_t *total,
+		   struct st_ct_idle *idle, size_t max, size_t *nidle) { return -EIO; }
 
 static char path[] = "/tmp/strait-daemon-XXXXXX";
 static struct st_daemon d;
