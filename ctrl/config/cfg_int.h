@@ -37,4 +37,8 @@ void cfg__path(struct cfg__ctx *c, const config_setting_t *g, const char *path,
 /* "A.B.C.D:PORT" or "[IPv6]:PORT" with a port in 1..65535: 0 or -EINVAL. */
 int cfg__hostport(const char *s);
 
+/* config_l7.c: the routes and TLS of a service with mode = "l7". */
+void cfg__l7_service(struct cfg__ctx *c, const config_setting_t *s, const char *path,
+		     struct st_model_service *svc);
+
 #endif

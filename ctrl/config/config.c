@@ -365,8 +365,10 @@ static void cfg__health(struct cfg__ctx *c, const config_setting_t *svc_s,
 }
 
 static const char *const cfg__svc_keys[] = {
-	"name", "frontend", "forwarding", "hash", "backends", "health", NULL,
+	"name", "mode", "frontend", "forwarding", "hash", "backends", "health", "tls",
+	"routes", NULL,
 };
+static const char *const cfg__svc_modes[] = { "l4", "l7", NULL };
 static const char *const cfg__fe_keys[] = { "address", "port", "protocol", NULL };
 static const char *const cfg__be_keys[] = { "address", "port", "weight", "group", NULL };
 static const char *const cfg__fwd[] = { "nat", "dsr", NULL };
@@ -455,6 +457,13 @@ static void cfg__service(struct cfg__ctx *c, const config_setting_t *s, int i,
 	cfg__known(c, s, path, cfg__svc_keys);
 	snprintf(svc->name, sizeof(svc->name), "%s", name ? name : "");
 	cfg__frontend(c, s, path, svc);
+	if (cfg__enum(c, s, path, "mode", cfg__svc_modes, 0)) {
+		cfg__l7_service(c, s, path, svc);
+		m->nservices++;
+		return;
+	}
+	if (config_setting_get_member(s, "routes") || config_setting_get_member(s, "tls"))
+		cfg__error(c, s, path, "\"routes\" and \"tls\" need mode = \"l7\"");
 	if (cfg__enum(c, s, path, "forwarding", cfg__fwd, 0))
 		svc->flags |= ST_SVC_F_DSR;
 	if (cfg__enum(c, s, path, "hash", cfg__hash, 0))
@@ -661,8 +670,13 @@ int st_model_copy(struct st_model *dst, const struct st_model *src)
 		struct st_model_service *d = &dst->services[i];
 
 		*d = *s;
+		d->l7 = NULL;
 		d->backends = calloc(s->nbackends ? s->nbackends : 1, sizeof(*d->backends));
-		if (!d->backends) {
+		if (d->backends && s->l7)
+			d->l7 = st_l7_service_copy(s->l7);
+		if (!d->backends || (s->l7 && !d->l7)) {
+			free(d->backends);
+			d->backends = NULL;
 			dst->nservices = i;
 			st_model_free(dst);
 			return -ENOMEM;
@@ -678,8 +692,10 @@ void st_model_free(struct st_model *m)
 
 	if (!m)
 		return;
-	for (i = 0; i < m->nservices; i++)
+	for (i = 0; i < m->nservices; i++) {
 		free(m->services[i].backends);
+		st_l7_service_free(m->services[i].l7);
+	}
 	free(m->services);
 	m->services = NULL;
 	m->nservices = 0;

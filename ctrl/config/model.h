@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "pkt/abi.h"
+#include "ctrl/l7/route.h"
 
 #define ST_NAME_MAX 64
 #define ST_IDENT_MAX 64
@@ -45,6 +46,21 @@ struct st_health_cfg {
 	char path[128];			/* HTTP: request path */
 };
 
+#define ST_L7_CERTS_MAX 16
+
+/* What an l7 service adds: routes (ctrl/l7/route.h) and, with TLS, the
+ * certificates offered by SNI. */
+struct st_l7_service {
+	struct st_l7_route *routes;
+	size_t nroutes;
+	int tls;
+	struct { char cert_file[PATH_MAX], key_file[PATH_MAX]; } certs[ST_L7_CERTS_MAX];
+	size_t ncerts;
+};
+
+void st_l7_service_free(struct st_l7_service *l7);
+struct st_l7_service *st_l7_service_copy(const struct st_l7_service *src);
+
 struct st_model_service {
 	char name[ST_NAME_MAX];
 	struct st_vip_key key;
@@ -52,6 +68,7 @@ struct st_model_service {
 	struct st_health_cfg health;
 	struct st_model_backend *backends;
 	size_t nbackends;
+	struct st_l7_service *l7;	/* mode "l7": served by the HTTP engine; NULL: l4 */
 	int line;
 };
 

@@ -226,9 +226,23 @@ int st_daemon_apply(struct st_daemon *d)
 			if (daemon__down_everywhere(d, &d->model.services[i].backends[j]))
 				eff.services[i].backends[j].be.flags |= ST_BE_F_DOWN;
 		}
+	/* L7 services are not XDP's: their packets pass to the kernel's TCP
+	 * stack and the HTTP engine. Dropped from the copy (freed with it). */
+	for (i = j = 0; i < eff.nservices; i++) {
+		if (eff.services[i].l7) {
+			free(eff.services[i].backends);
+			st_l7_service_free(eff.services[i].l7);
+			continue;
+		}
+		eff.services[j++] = eff.services[i];
+	}
+	eff.nservices = j;
 	err = st_xdp_apply(d->xdp, &eff);
 	st_model_free(&eff);
 	for (i = 0; !err && i < d->model.nservices; i++) {
+		d->rt[i].id = UINT32_MAX;	/* none in the data path */
+		if (d->model.services[i].l7)
+			continue;
 		st_xdp_service_id(d->xdp, &d->model.services[i].key, &d->rt[i].id);
 		for (j = 0; j < d->model.services[i].nbackends; j++)
 			d->rt[i].be[j].id = st_xdp_backend_id(d->xdp, &d->model.services[i].backends[j].be);
@@ -290,6 +304,20 @@ int st_daemon_set_weight(struct st_daemon *d, const char *svc, const char *ident
 		return -EIO;
 	}
 	st_info("service %s: backend %s weight %u -> %u", svc, ident, old.weight, weight);
+	return 0;
+}
+
+int st_daemon_unsupported(const struct st_model *m, char *msg, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < m->nservices; i++)
+		if (m->services[i].l7) {
+			snprintf(msg, len, "%s:%d: services.%s: mode \"l7\" needs the HTTP engine, "
+				 "which this straitd does not have yet (the config is valid)",
+				 m->source, m->services[i].line, m->services[i].name);
+			return -ENOTSUP;
+		}
 	return 0;
 }
 
@@ -374,6 +402,8 @@ int st_daemon_reload(struct st_daemon *d, char *msg, size_t len)
 	err = st_config_load(d->config_path, &next, msg, len);
 	if (!err)
 		err = daemon__immutable(&d->model, &next, msg, len);
+	if (!err)
+		err = st_daemon_unsupported(&next, msg, len);
 	if (err) {
 		st_model_free(&next);	/* safe on a model the loader emptied */
 		d->reloads_failed++;
@@ -423,7 +453,7 @@ void st_daemon_health(struct st_daemon *d, size_t svc, size_t be, enum st_hstate
 int st_daemon_service_stats(const struct st_daemon *d, size_t svc, struct st_obj_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!d->xdp || svc >= d->model.nservices)
+	if (!d->xdp || svc >= d->model.nservices || d->rt[svc].id >= d->model.max_services)
 		return 0;
 	return st_lbmaps_obj_stats(&d->xdp->maps, d->xdp->maps.svc_stats, d->rt[svc].id, out);
 }

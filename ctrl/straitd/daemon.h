@@ -82,6 +82,10 @@ void st_daemon_fini(struct st_daemon *d);
 /* Start health checks for the model (straitd; unit tests may skip it). */
 int st_daemon_start_health(struct st_daemon *d);
 
+/* -ENOTSUP with a file:line message when the model needs a part this
+ * straitd lacks (l7 services until the HTTP engine lands), else 0. */
+int st_daemon_unsupported(const struct st_model *m, char *msg, size_t len);
+
 /* Program the effective model into the data path (no-op without one). */
 int st_daemon_apply(struct st_daemon *d);
 

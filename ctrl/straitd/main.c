@@ -251,6 +251,15 @@ int main(int argc, char **argv)
 		st_model_free(&m);
 		return 0;
 	}
+	if (!o.detach) {
+		char why[512];
+
+		if (st_daemon_unsupported(&m, why, sizeof(why))) {
+			fprintf(stderr, "straitd: %s\n", why);
+			st_model_free(&m);
+			return 1;
+		}
+	}
 	if (o.detach) {
 		rc = st_xdp_remove(&m);
 		st_model_free(&m);

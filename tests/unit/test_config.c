@@ -293,3 +293,103 @@ Test(config, observe_and_timeouts)
 	bad(OGW("timeouts = { udp_s = 0; };"), "gateway.timeouts: \"udp_s\" = 0 is out of range");
 	bad(OGW("timeouts = { tcp = 5; };"), "gateway.timeouts: unknown key \"tcp\"");
 }
+
+/* mode = "l7": routes with matches, weighted backend sets, variants,
+ * header changes, redirects and rewrites; TLS certificates; the model
+ * copies deeply (ASan checks the copy outlives the original). */
+#define L7SVC(body) "services = ( { name = \"www\"; mode = \"l7\"; " \
+	"frontend = { address = \"192.0.2.20\"; port = 443; protocol = \"tcp\"; }; " body " } );"
+Test(config, l7_service)
+{
+	struct st_model m, copy;
+	const struct st_l7_rule *r;
+	const char *text = GW L7SVC(
+		"tls = { certificates = ( { cert_file = \"/etc/strait/a.pem\"; key_file = \"/etc/strait/a.key\"; },"
+		"                         { cert_file = \"/etc/strait/b.pem\"; key_file = \"/etc/strait/b.key\"; } ); };"
+		"routes = ( { name = \"api\"; hosts = ( \"api.example.com\", \"*.example.com\" );"
+		"  rules = ( { matches = ( { path = \"/v1\"; method = \"GET\";"
+		"                           headers = ( { name = \"x-env\"; value = \"prod|stage\"; type = \"regex\"; } );"
+		"                           query = ( { name = \"debug\"; value = \"1\"; } ); },"
+		"                         { path = \"/v1/ping\"; path_type = \"exact\"; } );"
+		"      backends = ( { name = \"stable\"; weight = 90; servers = ( { address = \"10.1.0.11:8080\"; },"
+		"                                                            { address = \"10.1.0.12:8080\"; weight = 3; } ); },"
+		"                   { name = \"canary\"; weight = 10; servers = ( { address = \"[fd00::13]:8080\"; } ); } );"
+		"      variants = ( { header = \"x-canary\"; value = \"always\"; backend = \"canary\"; } );"
+		"      sticky_cookie = \"strait-v\";"
+		"      request_headers = { set = ( { name = \"x-via\"; value = \"strait\"; } ); remove = ( \"x-debug\" ); };"
+		"      rewrite = { path = \"/v2\"; replace = \"prefix\"; }; },"
+		"    { redirect = { scheme = \"https\"; status = 301; }; } ); } );");
+
+	cr_assert_eq(parse(text, &m), 0, "%s", err);
+	cr_assert_eq(m.nservices, 1);
+	cr_assert_not_null(m.services[0].l7);
+	cr_assert_eq(m.services[0].nbackends, 0);
+	cr_assert_eq(m.services[0].l7->tls, 1);
+	cr_assert_eq(m.services[0].l7->ncerts, 2);
+	cr_assert_str_eq(m.services[0].l7->certs[1].key_file, "/etc/strait/b.key");
+	cr_assert_eq(m.services[0].l7->nroutes, 1);
+	cr_assert_eq(m.services[0].l7->routes[0].nhosts, 2);
+	cr_assert_str_eq(m.services[0].l7->routes[0].hosts[1], "*.example.com");
+	cr_assert_eq(m.services[0].l7->routes[0].nrules, 2);
+	r = &m.services[0].l7->routes[0].rules[0];
+	cr_assert_eq(r->nmatches, 2);
+	cr_assert_str_eq(r->matches[0].path, "/v1");
+	cr_assert_eq(r->matches[0].path_type, ST_L7_PATH_PREFIX);
+	cr_assert_str_eq(r->matches[0].method, "GET");
+	cr_assert_eq(r->matches[0].headers[0].type, ST_L7_VAL_REGEX);
+	cr_assert_str_eq(r->matches[0].query[0].name, "debug");
+	cr_assert_eq(r->matches[1].path_type, ST_L7_PATH_EXACT);
+	cr_assert_eq(r->nrefs, 2);
+	cr_assert_eq(r->refs[0].weight, 90);
+	cr_assert_eq(r->refs[0].nbackends, 2);
+	cr_assert_eq(r->refs[0].backends[0].weight, 1);
+	cr_assert_eq(r->refs[0].backends[1].weight, 3);
+	cr_assert_str_eq(r->refs[1].backends[0].addr, "[fd00::13]:8080");
+	cr_assert_str_eq(r->variants[0].ref, "canary");
+	cr_assert_str_eq(r->sticky_cookie, "strait-v");
+	cr_assert_str_eq(r->req_headers.set[0].name, "x-via");
+	cr_assert_str_eq(r->req_headers.remove[0], "x-debug");
+	cr_assert_eq(r->rewrite.prefix_match, 1);
+	r = &m.services[0].l7->routes[0].rules[1];
+	cr_assert(r->redirect.enabled);
+	cr_assert_str_eq(r->redirect.scheme, "https");
+	cr_assert_eq(r->redirect.status, 301);
+	cr_assert_eq(st_model_copy(&copy, &m), 0);
+	st_model_free(&m);
+	cr_assert_str_eq(copy.services[0].l7->routes[0].rules[0].refs[1].name, "canary");
+	st_model_free(&copy);
+}
+
+#define L7R(rule) GW L7SVC("routes = ( { name = \"r\"; rules = ( { " rule " } ); } );")
+#define L7OK "backends = ( { name = \"s\"; servers = ( { address = \"10.1.0.11:80\"; } ); } );"
+Test(config, l7_errors)
+{
+	bad(GW L7SVC("routes = ( { name = \"r\"; rules = ( { " L7OK " } ); } ); backends = ();"),
+	    "\"backends\" is for l4 services");
+	bad(GW L7SVC(""), "an l7 service needs \"routes\"");
+	bad(GW "services = ( { name = \"x\"; frontend = { address = \"192.0.2.20\"; port = 80; }; "
+	    "routes = (); } );", "\"routes\" and \"tls\" need mode = \"l7\"");
+	bad(L7R(""), "needs \"backends\" or a \"redirect\"");
+	bad(L7R("matches = ( { path = \"(\"; path_type = \"regex\"; } ); " L7OK),
+	    "services.www.routes.[0].rules.[0].matches.[0]: path regex \"(\"");
+	bad(L7R("matches = ( { path = \"v1\"; } ); " L7OK), "must begin with /");
+	bad(L7R("matches = ( { method = \"get\"; } ); " L7OK), "must be upper case");
+	bad(L7R("matches = ( { headers = ( { name = \"x y\"; value = \"1\"; } ); } ); " L7OK),
+	    "\"x y\" is not a header name");
+	bad(L7R("backends = ( { name = \"s\"; servers = ( { address = \"10.1.0.11\"; } ); } );"),
+	    "is not IPv4:PORT or [IPv6]:PORT");
+	bad(L7R("backends = ( { name = \"s\"; } );"), "needs \"servers\"");
+	bad(L7R(L7OK " variants = ( { header = \"x-c\"; value = \"1\"; backend = \"nope\"; } );"),
+	    "backend \"nope\" is not a backend set of this rule");
+	bad(L7R(L7OK " variants = ( { value = \"1\"; backend = \"s\"; } );"),
+	    "give one of \"header\" or \"cookie\"");
+	bad(L7R(L7OK " redirect = { scheme = \"https\"; };"), "either redirects or has backends");
+	bad(L7R("redirect = { status = 200; };"), "out of range");
+	bad(L7R(L7OK " request_headers = { set = ( { name = \"x\"; value = \"a\\r\\nb\"; } ); };"),
+	    "cannot hold CR or LF");
+	bad(L7R(L7OK " bogus = 1;"), "unknown key \"bogus\"");
+	bad(GW L7SVC("routes = ( { name = \"r\"; hosts = ( \"Ex ample\" ); rules = ( { " L7OK " } ); } );"),
+	    "is not a lower-case host name");
+	bad(GW L7SVC("tls = { certificates = (); }; routes = ( { name = \"r\"; rules = ( { " L7OK " } ); } );"),
+	    "needs \"certificates\"");
+}
