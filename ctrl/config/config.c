@@ -522,7 +522,7 @@ static void cfg__cross(struct cfg__ctx *c, const config_setting_t *list,
 			    !memcmp(a->backends[j].be.addr, snat, 16))
 				cfg__error(c, s, path, "backend %s is the gateway's SNAT address",
 					   a->backends[j].ident);
-		if (!(a->flags & ST_SVC_F_DSR) && a->key.family &&
+		if (!a->l7 && !(a->flags & ST_SVC_F_DSR) && a->key.family &&
 		    !(snat[0] | snat[1] | snat[2] | snat[3]))
 			cfg__error(c, s, path, "forwarding \"nat\" needs gateway.%s",
 				   a->key.family == ST_AF_INET6 ? "snat_address6" : "snat_address");

@@ -307,20 +307,6 @@ int st_daemon_set_weight(struct st_daemon *d, const char *svc, const char *ident
 	return 0;
 }
 
-int st_daemon_unsupported(const struct st_model *m, char *msg, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < m->nservices; i++)
-		if (m->services[i].l7) {
-			snprintf(msg, len, "%s:%d: services.%s: mode \"l7\" needs the HTTP engine, "
-				 "which this straitd does not have yet (the config is valid)",
-				 m->source, m->services[i].line, m->services[i].name);
-			return -ENOTSUP;
-		}
-	return 0;
-}
-
 /* Settings that only a restart can change. */
 static int daemon__immutable(const struct st_model *a, const struct st_model *b,
 			     char *msg, size_t len)
@@ -402,8 +388,6 @@ int st_daemon_reload(struct st_daemon *d, char *msg, size_t len)
 	err = st_config_load(d->config_path, &next, msg, len);
 	if (!err)
 		err = daemon__immutable(&d->model, &next, msg, len);
-	if (!err)
-		err = st_daemon_unsupported(&next, msg, len);
 	if (err) {
 		st_model_free(&next);	/* safe on a model the loader emptied */
 		d->reloads_failed++;
@@ -433,6 +417,8 @@ int st_daemon_reload(struct st_daemon *d, char *msg, size_t len)
 		if (daemon__health_sync(d) && st_daemon_apply(d))
 			st_err("reload: applying restarted health checks failed");
 		d->reloads_ok++;
+		if (d->on_reload)
+			d->on_reload(d, d->on_reload_arg);
 	}
 	daemon__rt_free(rt, next.nservices);
 	st_model_free(&next);

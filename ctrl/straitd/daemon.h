@@ -57,6 +57,10 @@ struct st_daemon {
 	uint64_t *ct_by_svc_id;		/* [model.max_services], by data-path id */
 	uint64_t ct_total;
 	uint64_t ct_scans, ct_scan_ns;	/* how many, how long the last took */
+	/* Called after every reload that applied (SIGHUP or the API): the
+	 * flow log and the HTTP engine follow the new model. */
+	void (*on_reload)(struct st_daemon *d, void *arg);
+	void *on_reload_arg;
 };
 
 #define ST_CT_SCAN_MS 10000
@@ -81,10 +85,6 @@ void st_daemon_fini(struct st_daemon *d);
 
 /* Start health checks for the model (straitd; unit tests may skip it). */
 int st_daemon_start_health(struct st_daemon *d);
-
-/* -ENOTSUP with a file:line message when the model needs a part this
- * straitd lacks (l7 services until the HTTP engine lands), else 0. */
-int st_daemon_unsupported(const struct st_model *m, char *msg, size_t len);
 
 /* Program the effective model into the data path (no-op without one). */
 int st_daemon_apply(struct st_daemon *d);

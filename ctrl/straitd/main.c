@@ -23,6 +23,7 @@
 #include "ctrl/metrics/metrics.h"
 #include "ctrl/straitd/daemon.h"
 #include "ctrl/straitd/records.h"
+#include "ctrl/l7/proxy.h"
 #include <sys/epoll.h>
 
 #define ERRBUF 8192
@@ -124,7 +125,20 @@ struct straitd__ctx {
 	struct st_daemon *d;
 	const struct straitd__opts *o;
 	struct st_records *records;
+	struct st_l7_engine *l7;
 };
+
+/* After a reload: the flow log reopens, the HTTP engine takes the new
+ * routes and certificates (a failure keeps its previous ones). */
+static void straitd__reloaded(struct st_daemon *d, void *arg)
+{
+	struct straitd__ctx *c = arg;
+	char err[1024];
+
+	st_records_reload(c->records);
+	if (c->l7 && st_l7_engine_set(c->l7, &d->model, err, sizeof(err)))
+		st_err("reload: the HTTP engine keeps its previous routes: %s", err);
+}
 
 static void straitd__on_signal(struct st_loop *l, int fd, uint32_t events, void *arg)
 {
@@ -148,7 +162,6 @@ static void straitd__on_signal(struct st_loop *l, int fd, uint32_t events, void 
 			st_err("reload: rejected; running state unchanged:\n%s", msg);
 		} else {
 			st_info("reload: done, %zu services", c->d->model.nservices);
-			st_records_reload(c->records);	/* reopens the flow log */
 		}
 		free(msg);
 	}
@@ -197,10 +210,25 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 		close(fd);
 		return 1;
 	}
+	d->on_reload = straitd__reloaded;
+	d->on_reload_arg = &c;
+	if (st_l7_services(&d->model)) {
+		struct st_l7_engine_cfg lc = { 0 };
+		char lerr[1024];
+
+		c.l7 = st_l7_engine_new(&lc, &d->model, lerr, sizeof(lerr));
+		if (!c.l7) {
+			st_err("l7: %s", lerr);
+			st_records_stop(c.records);
+			close(fd);
+			return 1;
+		}
+	}
 	if (d->model.api.socket[0] || d->model.api.tcp_listen[0]) {
 		d->api = st_api_new(d, err, sizeof(err));
 		if (!d->api) {
 			st_err("api: %s", err);
+			st_l7_engine_stop(c.l7, 0);
 			st_records_stop(c.records);
 			close(fd);
 			return 1;
@@ -212,6 +240,7 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 			st_err("metrics: %s", err);
 			st_api_free(d->api);
 			d->api = NULL;
+			st_l7_engine_stop(c.l7, 0);
 			st_records_stop(c.records);
 			close(fd);
 			return 1;
@@ -223,6 +252,8 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 	straitd__ct_scan(d->loop, &c);
 	fprintf(stderr, "straitd: ready (%zu services)\n", d->model.nservices);
 	rc = st_loop_run(d->loop);
+	st_l7_engine_stop(c.l7, 5000);	/* requests in flight get 5 s */
+	d->on_reload = NULL;
 	st_metrics_free(metrics);
 	st_api_free(d->api);
 	d->api = NULL;
@@ -250,15 +281,6 @@ int main(int argc, char **argv)
 		printf("%s: valid, %zu services\n", o.config, m.nservices);
 		st_model_free(&m);
 		return 0;
-	}
-	if (!o.detach) {
-		char why[512];
-
-		if (st_daemon_unsupported(&m, why, sizeof(why))) {
-			fprintf(stderr, "straitd: %s\n", why);
-			st_model_free(&m);
-			return 1;
-		}
 	}
 	if (o.detach) {
 		rc = st_xdp_remove(&m);

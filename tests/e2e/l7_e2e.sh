@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# tests/e2e/l7_e2e.sh - the HTTP engine end to end: curl and raw clients
+# in the client namespace, straitd terminating HTTP and TLS on the gateway,
+# real HTTP/1.1 upstreams (tests/e2e/http_backend.py) on b1..b4.
+#
+#   client ---veth--- gateway (straitd, XDP passes l7 VIPs) --- b1..b4 :8080
+#   198.51.100.2      192.0.2.30:80 (http), :443 (TLS, two certificates)
+#
+# Cases:
+#  1. routing: host exact and wildcard, path prefix, a redirect, 404 for
+#     an unknown host; the backend sees the rule's header change and
+#     X-Forwarded-For/-Proto.
+#  2. weighted split 90/10 within 4 sigma; a header variant pins canary.
+#  3. TLS: each SNI name gets its certificate; ALPN http/1.1.
+#  4. bodies streamed: Content-Length and chunked uploads arrive whole
+#     (sha256), a 20 MB chunked download arrives whole.
+#  5. keep-alive: two requests on one client connection reuse one upstream
+#     connection.
+#  6. smuggling and limits: CL+TE, bad chunk size, obs-fold, bare LF, two
+#     Hosts, a 20 KB header, a 10 KB URI, a 2 MB body: each refused with
+#     its status; a good request on a new connection still works.
+#  7. reload: canary weight 0 by SIGHUP; a slow download in flight across
+#     the reload completes; new requests all go to stable.
+#
+# Usage: tests/e2e/l7_e2e.sh BUILD_DIR   (root; ctest -L e2e)
+# shellcheck disable=SC2119,SC2015,SC2317 # closing, ok || ko, poll helpers
+set -uo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=e2e_lib.sh
+. "$(dirname "$0")/e2e_lib.sh"
+e2e_init l7_e2e "${1:-}"
+
+VIP=192.0.2.30
+BACKEND=$(dirname "$0")/http_backend.py
+e2e_extra_pids=
+
+preflight() {
+	e2e_need_root
+	e2e_need_files 77 "$STRAITD" "$STRAITCTL" "$LAB_PASS_OBJ"
+	e2e_need_tools ip ethtool jq curl openssl python3 sha256sum
+}
+
+start_http_backends() {
+	local b
+	for b in b1 b2 b3 b4; do
+		lab_spawn "$b" "$tmp/http-$b.log" python3 "$BACKEND" --name "$b" --port 8080
+		e2e_extra_pids+=" $LAB_PID"
+	done
+	for b in b1 b2 b3 b4; do
+		lab_wait_log "$tmp/http-$b.log" listening 10 || return 1
+	done
+}
+
+certs() {
+	local n
+	for n in a b; do
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$tmp/$n.key" -out "$tmp/$n.pem" -days 2 -subj "/CN=$n.example.test" \
+			-addext "subjectAltName=DNS:$n.example.test" 2>/dev/null || return 1
+	done
+}
+
+write_conf() {
+	local canary=$1
+	conf_head
+	cat <<EOF
+  bpffs = "/sys/fs/bpf/strait";
+};
+services = (
+  { name = "web"; mode = "l7";
+    frontend = { address = "$VIP"; port = 80; protocol = "tcp"; };
+    routes = (
+      { name = "api"; hosts = ( "api.example.test" );
+        rules = (
+          { matches = ( { path = "/v1"; } );
+            backends = ( { name = "one"; servers = ( { address = "10.1.0.11:8080"; } ); } );
+            request_headers = { set = ( { name = "x-route"; value = "api-v1"; } ); }; },
+          { matches = ( { path = "/old"; path_type = "exact"; } );
+            redirect = { path = "/new"; status = 301; }; } ); },
+      { name = "www"; hosts = ( "*.example.test" );
+        rules = (
+          { backends = ( { name = "stable"; weight = 90;
+                           servers = ( { address = "10.1.0.12:8080"; }, { address = "10.1.0.13:8080"; } ); },
+                         { name = "canary"; weight = $canary;
+                           servers = ( { address = "10.1.0.14:8080"; } ); } );
+            variants = ( { header = "x-canary"; value = "always"; backend = "canary"; } ); } ); } );
+  },
+  { name = "webs"; mode = "l7";
+    frontend = { address = "$VIP"; port = 443; protocol = "tcp"; };
+    tls = { certificates = ( { cert_file = "$tmp/a.pem"; key_file = "$tmp/a.key"; },
+                             { cert_file = "$tmp/b.pem"; key_file = "$tmp/b.key"; } ); };
+    routes = ( { name = "all";
+                 rules = ( { backends = ( { name = "one"; servers = ( { address = "10.1.0.11:8080"; } ); } ); } ); } );
+  }
+);
+EOF
+}
+
+# c ARGS...: curl from the client namespace.
+c() { lab_exec client curl -s --max-time 10 "$@"; }
+# get HOST PATH [CURL ARGS]: the backend's JSON answer.
+get() {
+	local host=$1 path=$2
+	shift 2
+	c -H "Host: $host" "$@" "http://$VIP$path"
+}
+# raw REQUEST-FILE: bytes to port 80, the status line back.
+raw() {
+	lab_exec client python3 -c '
+import socket, sys
+s = socket.create_connection(("'"$VIP"'", 80), timeout=5)
+s.sendall(open(sys.argv[1], "rb").read())
+d = b""
+try:
+    while b"\r\n" not in d:
+        k = s.recv(4096)
+        if not k:
+            break
+        d += k
+except socket.timeout:
+    pass
+print(d.split(b"\r\n")[0].decode(errors="replace"))' "$1"
+}
+
+case_routing() {
+	local out
+	say "== routing"
+	out=$(get api.example.test /v1/items?x=1)
+	[ "$(jq -r .name <<<"$out")" = b1 ] && [ "$(jq -r .path <<<"$out")" = "/v1/items?x=1" ] &&
+		ok "api.example.test/v1 -> b1 with its path and query" || ko "api /v1: $out"
+	[ "$(jq -r '.headers["x-route"]' <<<"$out")" = api-v1 ] &&
+		ok "the rule's request header reaches the backend" || ko "x-route: $out"
+	[ "$(jq -r '.headers["x-forwarded-for"]' <<<"$out")" = "$LAB_CLIENT4" ] &&
+		[ "$(jq -r '.headers["x-forwarded-proto"]' <<<"$out")" = http ] &&
+		ok "X-Forwarded-For $LAB_CLIENT4, X-Forwarded-Proto http" || ko "forwarded headers: $out"
+	out=$(get api.example.test /old -o /dev/null -w '%{http_code} %{redirect_url}')
+	[ "$out" = "301 http://api.example.test/new" ] && ok "redirect: $out" || ko "redirect: $out"
+	out=$(get api.example.test /other)
+	case "$(jq -r .name <<<"$out" 2>/dev/null)" in
+	b2 | b3 | b4) ok "api.example.test/other falls through to the wildcard route" ;;
+	*) ko "api /other: $out" ;;
+	esac
+	out=$(get nope.org / -o /dev/null -w '%{http_code}')
+	[ "$out" = 404 ] && ok "unknown host: 404" || ko "unknown host: $out"
+}
+
+case_split() {
+	local i n4 out n=400 tol
+	say "== weighted split 90/10 and a header variant"
+	: >"$tmp/split.txt"
+	for i in $(seq 1 $n); do echo "url = \"http://$VIP/\""; done >"$tmp/urls.cfg"
+	c -H "Host: www.example.test" -K "$tmp/urls.cfg" | jq -r .name >"$tmp/split.txt"
+	n4=$(grep -c '^b4$' "$tmp/split.txt")
+	tol=$(awk -v n=$n 'BEGIN { printf "%d", 4 * sqrt(n * 0.1 * 0.9) + 0.5 }')
+	say "  canary b4: $n4 of $(wc -l <"$tmp/split.txt") (expected $((n / 10)) +- $tol)"
+	[ "$(wc -l <"$tmp/split.txt")" = $n ] && [ "$n4" -ge $((n / 10 - tol)) ] &&
+		[ "$n4" -le $((n / 10 + tol)) ] && ok "90/10 split within 4 sigma" || ko "split"
+	out=$(for i in $(seq 1 20); do get www.example.test / -H "x-canary: always" | jq -r .name; done | sort -u)
+	[ "$out" = b4 ] && ok "x-canary: always pins all 20 to canary" || ko "variant: $out"
+}
+
+case_tls() {
+	local n subj
+	say "== TLS with SNI"
+	for n in a b; do
+		subj=$(lab_exec client sh -c "openssl s_client -connect $VIP:443 -servername $n.example.test \
+			-alpn http/1.1 </dev/null 2>/dev/null | openssl x509 -noout -subject")
+		[[ "$subj" == *"$n.example.test"* ]] && ok "SNI $n.example.test gets its certificate" ||
+			ko "SNI $n.example.test: $subj"
+	done
+	out=$(c -k --resolve "b.example.test:443:$VIP" "https://b.example.test/tls")
+	[ "$(jq -r .name <<<"$out")" = b1 ] && [ "$(jq -r '.headers["x-forwarded-proto"]' <<<"$out")" = https ] &&
+		ok "HTTPS request proxied, X-Forwarded-Proto https" || ko "https: $out"
+}
+
+case_bodies() {
+	local out want
+	say "== bodies streamed both ways"
+	head -c 800000 /dev/urandom >"$tmp/up.bin"
+	want=$(sha256sum "$tmp/up.bin" | cut -d' ' -f1)
+	out=$(get api.example.test /v1/up --data-binary "@$tmp/up.bin")
+	[ "$(jq -r .body_sha256 <<<"$out")" = "$want" ] && ok "800 KB Content-Length upload arrives whole" ||
+		ko "CL upload: $(jq -c '{body_len, body_sha256}' <<<"$out")"
+	out=$(get api.example.test /v1/up -H "Transfer-Encoding: chunked" --data-binary "@$tmp/up.bin")
+	[ "$(jq -r .body_sha256 <<<"$out")" = "$want" ] && ok "800 KB chunked upload arrives whole" ||
+		ko "chunked upload: $(jq -c '{body_len, body_sha256}' <<<"$out")"
+	out=$(get www.example.test "/big?n=20000000" -o /dev/null -w '%{http_code} %{size_download}')
+	[ "$out" = "200 20000000" ] && ok "20 MB chunked download arrives whole" || ko "download: $out"
+}
+
+case_keepalive() {
+	local out
+	say "== keep-alive"
+	# The backend counts requests per TCP connection: one more on the same
+	# upstream connection shows the reuse.
+	out=$(c -H "Host: api.example.test" "http://$VIP/v1/a" "http://$VIP/v1/b" | jq -s -c 'map(.conn)')
+	jq -e 'length == 2 and .[1] == .[0] + 1' <<<"$out" >/dev/null &&
+		ok "two requests on one connection share one upstream connection ($out)" ||
+		ko "upstream conn counts: $out"
+}
+
+case_smuggling() {
+	local name want got
+	say "== smuggling attempts and limits"
+	printf 'POST /v1 HTTP/1.1\r\nHost: api.example.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' >"$tmp/cl-te"
+	printf 'POST /v1 HTTP/1.1\r\nHost: api.example.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n' >"$tmp/chunk"
+	printf 'GET /v1 HTTP/1.1\r\nHost: api.example.test\r\nX-A: 1\r\n folded\r\n\r\n' >"$tmp/fold"
+	printf 'GET /v1 HTTP/1.1\nHost: api.example.test\n\n' >"$tmp/lf"
+	printf 'GET /v1 HTTP/1.1\r\nHost: api.example.test\r\nHost: evil\r\n\r\n' >"$tmp/hosts"
+	printf 'POST /v1 HTTP/1.1\r\nHost: api.example.test\r\nContent-Length: 1, 2\r\n\r\n' >"$tmp/cl2"
+	{ printf 'GET /v1 HTTP/1.1\r\nHost: api.example.test\r\nX-Big: '; head -c 20000 /dev/zero | tr '\0' a; printf '\r\n\r\n'; } >"$tmp/bighead"
+	{ printf 'GET /v1/'; head -c 10000 /dev/zero | tr '\0' a; printf ' HTTP/1.1\r\nHost: api.example.test\r\n\r\n'; } >"$tmp/biguri"
+	printf 'POST /v1 HTTP/1.1\r\nHost: api.example.test\r\nContent-Length: 2000000\r\n\r\n' >"$tmp/bigbody"
+	for name in cl-te:400 chunk:400 fold:400 lf:400 hosts:400 cl2:400 bighead:431 biguri:414 bigbody:413; do
+		want=${name#*:}
+		got=$(raw "$tmp/${name%%:*}")
+		[[ "$got" == "HTTP/1.1 $want "* ]] && ok "${name%%:*}: $got" || ko "${name%%:*}: want $want, got '$got'"
+	done
+	[ "$(get api.example.test /v1/after | jq -r .name)" = b1 ] &&
+		ok "a good request still works after them" || ko "good request after the attacks"
+}
+
+case_reload() {
+	local pid n4 nstable names
+	say "== reload: canary to weight 0 with a download in flight"
+	lab_exec client curl -s --max-time 30 --limit-rate 2M -H "Host: www.example.test" \
+		-o "$tmp/slow.bin" -w '%{http_code} %{size_download}' "http://$VIP/big?n=6000000" \
+		>"$tmp/slow.out" &
+	pid=$!
+	e2e_extra_pids+=" $pid"
+	# The download is under way (2 MB/s: 3 s in all) before the reload.
+	poll 5 test -s "$tmp/slow.bin" || ko "the slow download did not start"
+	write_conf 0 >"$conf"
+	kill -HUP "$sd_pid"
+	poll 5 grep -q "reload: done" "$tmp/straitd.log" || ko "reload did not finish"
+	names=$(for _ in $(seq 1 50); do get www.example.test / | jq -r .name; done)
+	n4=$(grep -c '^b4$' <<<"$names")
+	nstable=$(grep -c '^b[23]$' <<<"$names")
+	[ "$n4" = 0 ] && [ "$nstable" = 50 ] && ok "after the reload all 50 requests go to stable" ||
+		ko "after the reload: $nstable of 50 to stable, $n4 to canary"
+	wait "$pid"
+	[ "$(cat "$tmp/slow.out")" = "200 6000000" ] && ok "the download in flight completed across the reload" ||
+		ko "download across reload: $(cat "$tmp/slow.out")"
+}
+
+preflight
+e2e_begin
+e2e_lab_up 9999 || closing	# lab_servers on 9999: 8080 is the HTTP backends'
+start_http_backends || { ko "http backends did not start"; closing; }
+certs || { ko "certificates"; closing; }
+lab_exec gw ip addr add "$VIP/32" dev lo
+write_conf 10 >"$conf"
+if ! start_straitd "$tmp/straitd.log"; then
+	ko "straitd with l7 services did not start"
+	closing
+fi
+poll 5 lab_exec client curl -s -o /dev/null -H "Host: api.example.test" "http://$VIP/v1" ||
+	ko "the HTTP engine did not answer"
+ok "straitd serving l7 services on $VIP:80 and :443"
+for c in ${L7_E2E_CASES:-routing split tls bodies keepalive smuggling reload}; do
+	"case_$c"
+done
+closing
