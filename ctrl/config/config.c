@@ -681,7 +681,8 @@ int st_model_copy(struct st_model *dst, const struct st_model *src)
 			st_model_free(dst);
 			return -ENOMEM;
 		}
-		memcpy(d->backends, s->backends, s->nbackends * sizeof(*d->backends));
+		if (s->nbackends)	/* l7 services have none (and a NULL array) */
+			memcpy(d->backends, s->backends, s->nbackends * sizeof(*d->backends));
 	}
 	return 0;
 }
