@@ -213,12 +213,22 @@ fail:
 
 /* ---- engine, workers ---- */
 
-struct l7__ctr {
-	_Atomic uint64_t v[16];
-};
 enum { K_ACCEPTED, K_ACTIVE, K_TLS_OK, K_TLS_FAIL, K_REQ, K_R0, K_R1, K_R2, K_R3, K_R4,
-       K_R5, K_BAD, K_NOROUTE, K_UPFAIL, K_UPTIMEOUT, K_REUSED };
-#define CTR(w, k, n) atomic_fetch_add_explicit(&(w)->ctr.v[k], (n), memory_order_relaxed)
+       K_R5, K_BAD, K_NOROUTE, K_UPFAIL, K_UPTIMEOUT, K_REUSED, K_LAT, K_LATSUM = K_LAT + ST_L7_LAT_BUCKETS,
+       K__N };
+
+/* One worker's counters of one service: written by that worker only,
+ * read by the metrics thread (relaxed atomics). */
+struct l7__ctr {
+	_Atomic uint64_t v[K__N];
+};
+#define CTRS(w, svc, k, n) \
+	atomic_fetch_add_explicit(&(w)->ctr[svc].v[k], (n), memory_order_relaxed)
+#define CTR(c, k, n) CTRS((c)->w, (c)->svc, k, n)
+
+const double st_l7_lat_bounds[ST_L7_LAT_BUCKETS - 1] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5,
+};
 
 struct l7__up;
 struct l7__conn;
@@ -234,7 +244,7 @@ struct l7__worker {
 	struct l7__up *idle;		/* keep-alive pool, most recent first */
 	size_t nidle;
 	int draining;
-	struct l7__ctr ctr;
+	struct l7__ctr *ctr;		/* [nlisten] */
 	uint64_t upnew;
 	uint64_t rng;
 };
@@ -291,7 +301,7 @@ struct l7__conn {
 	int head_req, retried, keep;
 	char set_cookie[2 * ST_L7_NAME_MAX + 64];
 	struct st_route_result rr;
-	uint64_t req_start_ms;
+	uint64_t req_start_ns;
 	struct st_timer *timer;
 };
 
@@ -334,7 +344,7 @@ static void c_close(struct l7__conn *c)
 		w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	CTR(w, K_ACTIVE, (uint64_t)-1);
+	CTRS(w, c->svc, K_ACTIVE, (uint64_t)-1);
 	free(c);
 	if (w->draining && !w->conns)
 		st_loop_stop(w->loop);
@@ -386,7 +396,7 @@ static int c_reply(struct l7__conn *c, int status, const char *reason, const cha
 {
 	int err;
 
-	CTR(c->w, K_R0 + (status >= 100 && status < 600 ? status / 100 : 0), 1);
+	CTR(c, K_R0 + (status >= 100 && status < 600 ? status / 100 : 0), 1);
 	err = buf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
 			 "Content-Length: %zu\r\n%s%s\r\n%s\n", status, reason,
 			 strlen(reason) + 1, extra ? extra : "",
@@ -492,7 +502,7 @@ static struct l7__up *up_get(struct l7__worker *w, const struct sockaddr *sa, so
 			return up_get(w, sa, len);
 		}
 		u->reused = 1;
-		CTR(w, K_REUSED, 1);
+		/* counted by the caller */
 		return u;
 	}
 	u = calloc(1, sizeof(*u));
@@ -624,8 +634,8 @@ static int c_dispatch(struct l7__conn *c)
 	char loc[4096], extra[4200];
 	int rc, has_body = h->framing != ST_H1_BODY_NONE;
 
-	CTR(w, K_REQ, 1);
-	c->req_start_ms = st_now_ms();
+	CTR(c, K_REQ, 1);
+	c->req_start_ns = st_now_ns();
 	conf_unref(c->conf);
 	c->conf = w->conf;
 	conf_ref(c->conf);
@@ -657,7 +667,7 @@ static int c_dispatch(struct l7__conn *c)
 	c->head_req = h->method == ST_H1_M_HEAD;
 	rc = st_router_match(svc->router, &rv, &c->rr);
 	if (rc == -ENOENT) {
-		CTR(w, K_NOROUTE, 1);
+		CTR(c, K_NOROUTE, 1);
 		return c_reply(c, 404, "Not Found", NULL, !has_body) ? -1 : 1;
 	}
 	if (rc)
@@ -676,8 +686,10 @@ static int c_dispatch(struct l7__conn *c)
 		snprintf(c->set_cookie, sizeof(c->set_cookie), "Set-Cookie: %s=%s; Path=/; HttpOnly\r\n",
 			 c->rr.set_cookie, c->rr.ref->name);
 	u = up_get(w, c->rr.addr, c->rr.addrlen);
+	if (u && u->reused)
+		CTR(c, K_REUSED, 1);
 	if (!u) {
-		CTR(w, K_UPFAIL, 1);
+		CTR(c, K_UPFAIL, 1);
 		return c_reply(c, 502, "Bad Gateway", NULL, 0) ? -1 : 1;
 	}
 	up_attach(c, u);
@@ -708,7 +720,7 @@ static int c_response_head(struct l7__conn *c, struct l7__up *u)
 	c->resp_chunked = !no_body && r->framing != ST_H1_BODY_LENGTH && client11;
 	c->resp_close = !no_body && r->framing != ST_H1_BODY_LENGTH && !client11;
 	c->keep = c->p.head.keep_alive && !c->resp_close && !c->closing && !c->w->draining;
-	CTR(c->w, K_R0 + r->status / 100, 1);
+	CTR(c, K_R0 + r->status / 100, 1);
 	err = buf_printf(b, "HTTP/1.1 %d %.*s\r\n", r->status, (int)r->reason.len, r->reason.p);
 	err = err ? err : l7__fields_out(b, r, &rule->resp_headers, skip);
 	err = err ? err : l7__mods_out(b, &rule->resp_headers);
@@ -741,6 +753,13 @@ static int chunk_out(struct l7__buf *b, const char *d, size_t n)
 static void c_finish(struct l7__conn *c)
 {
 	struct l7__up *u = c->up;
+	uint64_t ns = st_now_ns() - c->req_start_ns;
+	int b;
+
+	for (b = 0; b < ST_L7_LAT_BUCKETS - 1 && (double)ns / 1e9 > st_l7_lat_bounds[b]; b++)
+		;
+	CTR(c, K_LAT + b, 1);
+	CTR(c, K_LATSUM, ns / 1000);
 
 	if (u) {
 		c->up = NULL;
@@ -844,7 +863,7 @@ static int c_head(struct l7__conn *c)
 	if (c->p.state == ST_H1_HEAD)
 		return 0;
 	if (c->p.state == ST_H1_ERROR) {
-		CTR(c->w, K_BAD, 1);
+		CTR(c, K_BAD, 1);
 		c->phase = C_CLOSE;
 		return c_reply(c, c->p.status, st_h1_err_reason(c->p.err), NULL, 0) ? -1 : 0;
 	}
@@ -922,7 +941,7 @@ static void c_upstream_failed(struct l7__conn *c, int timeout)
 			return;
 		}
 	}
-	CTR(c->w, timeout ? K_UPTIMEOUT : K_UPFAIL, 1);
+	CTR(c, timeout ? K_UPTIMEOUT : K_UPFAIL, 1);
 	if (u) {
 		c->up = NULL;
 		up_close(u);
@@ -1013,7 +1032,7 @@ static void c_pump(struct l7__conn *c)
 				int e = SSL_get_error(c->ssl, r);
 
 				if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-					CTR(w, K_TLS_FAIL, 1);
+					CTR(c, K_TLS_FAIL, 1);
 					ERR_clear_error();
 					c_close(c);
 					return;
@@ -1022,7 +1041,7 @@ static void c_pump(struct l7__conn *c)
 				c->want_write_on_read = e == SSL_ERROR_WANT_WRITE;
 				break;
 			}
-			CTR(w, K_TLS_OK, 1);
+			CTR(c, K_TLS_OK, 1);
 			c->phase = C_HEAD;
 			moved = 1;
 		}
@@ -1110,7 +1129,7 @@ static void c_pump(struct l7__conn *c)
 		}
 		if (c->phase == C_BODY && c->up) {
 			if (c_body(c)) {
-				CTR(w, K_BAD, 1);
+				CTR(c, K_BAD, 1);
 				c_reply(c, c->p.status ? c->p.status : 400, "Bad Request", NULL, 0);
 				c->phase = C_CLOSE;
 			}
@@ -1166,7 +1185,6 @@ static void l7__accept(struct st_loop *l, int lfd, uint32_t events, void *arg)
 		fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		CTR(w, K_ACCEPTED, 1);
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
@@ -1175,6 +1193,7 @@ static void l7__accept(struct st_loop *l, int lfd, uint32_t events, void *arg)
 		c->w = w;
 		c->fd = fd;
 		c->svc = idx;
+		CTR(c, K_ACCEPTED, 1);
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
@@ -1214,7 +1233,7 @@ static void l7__accept(struct st_loop *l, int lfd, uint32_t events, void *arg)
 		if (w->conns)
 			w->conns->prev = c;
 		w->conns = c;
-		CTR(w, K_ACTIVE, 1);
+		CTR(c, K_ACTIVE, 1);
 		c_pump(c);
 	}
 }
@@ -1350,6 +1369,7 @@ static void e_free(struct st_l7_engine *e)
 			if (w->lfd[j] >= 0)
 				close(w->lfd[j]);
 		free(w->lfd);
+		free(w->ctr);
 		if (w->evfd >= 0)
 			close(w->evfd);
 		st_loop_free(w->loop);
@@ -1408,12 +1428,13 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
 		w->rng = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)st_now_ns() + i * 0x632be59bd9b4e019ULL);
 		w->loop = st_loop_new();
 		w->lfd = malloc(sizeof(*w->lfd) * (e->nlisten + 1));
+		w->ctr = calloc(e->nlisten + 1, sizeof(*w->ctr));
 		w->conf = e->pending;
 		conf_ref(w->conf);
 		for (j = 0; w->lfd && j < e->nlisten; j++)
 			w->lfd[j] = -1;
 		w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (!w->loop || !w->lfd || w->evfd < 0 ||
+		if (!w->loop || !w->lfd || !w->ctr || w->evfd < 0 ||
 		    st_loop_add(w->loop, w->evfd, EPOLLIN, w_msg, w)) {
 			snprintf(err, errlen, "worker %u: %s", i, strerror(errno ? errno : ENOMEM));
 			goto fail;
@@ -1478,18 +1499,20 @@ int st_l7_engine_set(struct st_l7_engine *e, const struct st_model *m, char *err
 	return 0;
 }
 
-void st_l7_engine_stats(const struct st_l7_engine *e, struct st_l7_stats *out)
+int st_l7_engine_stats(const struct st_l7_engine *e, size_t svc, struct st_l7_stats *out)
 {
 	unsigned i;
 	int k;
 
 	memset(out, 0, sizeof(*out));
+	if (svc >= e->nlisten)
+		return -ENOENT;
 	for (i = 0; i < e->nworkers; i++) {
-		const struct l7__worker *w = &e->w[i];
-		uint64_t v[16];
+		const struct l7__ctr *ct = &e->w[i].ctr[svc];
+		uint64_t v[K__N];
 
-		for (k = 0; k < 16; k++)
-			v[k] = atomic_load_explicit(&w->ctr.v[k], memory_order_relaxed);
+		for (k = 0; k < K__N; k++)
+			v[k] = atomic_load_explicit(&ct->v[k], memory_order_relaxed);
 		out->conns_accepted += v[K_ACCEPTED];
 		out->conns_active += v[K_ACTIVE];
 		out->tls_handshakes += v[K_TLS_OK];
@@ -1502,7 +1525,11 @@ void st_l7_engine_stats(const struct st_l7_engine *e, struct st_l7_stats *out)
 		out->upstream_connect_failures += v[K_UPFAIL];
 		out->upstream_timeouts += v[K_UPTIMEOUT];
 		out->upstream_reused += v[K_REUSED];
+		for (k = 0; k < ST_L7_LAT_BUCKETS; k++)
+			out->latency[k] += v[K_LAT + k];
+		out->latency_sum_us += v[K_LATSUM];
 	}
+	return 0;
 }
 
 void st_l7_engine_stop(struct st_l7_engine *e, uint32_t grace_ms)

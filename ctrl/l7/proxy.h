@@ -43,12 +43,18 @@ struct st_l7_engine_cfg {
 	uint32_t pool_max;		/* idle upstream connections per backend per worker (64) */
 };
 
-/* Counters summed over workers (straitd's metrics). */
+/* Request latency buckets (seconds, upper bounds; the last is +Inf). */
+#define ST_L7_LAT_BUCKETS 12
+extern const double st_l7_lat_bounds[ST_L7_LAT_BUCKETS - 1];
+
+/* Counters of one l7 service, summed over workers (straitd's metrics). */
 struct st_l7_stats {
 	uint64_t conns_accepted, conns_active, tls_handshakes, tls_failures;
 	uint64_t requests, responses[6];	/* [1..5]: 1xx..5xx; [0]: none sent */
 	uint64_t bad_requests, no_route, upstream_connect_failures, upstream_timeouts;
-	uint64_t upstream_reused, upstream_new;
+	uint64_t upstream_reused;
+	uint64_t latency[ST_L7_LAT_BUCKETS];	/* request head in -> response out, not cumulative */
+	uint64_t latency_sum_us;
 };
 
 /* Build the snapshot for the l7 services of m, listen, start the workers.
@@ -60,7 +66,9 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
  * changed. The running snapshot stays on failure. */
 int st_l7_engine_set(struct st_l7_engine *e, const struct st_model *m, char *err,
 		     size_t errlen);
-void st_l7_engine_stats(const struct st_l7_engine *e, struct st_l7_stats *out);
+/* Counters of the i-th l7 service (in the order of the model); -ENOENT
+ * past the last. */
+int st_l7_engine_stats(const struct st_l7_engine *e, size_t i, struct st_l7_stats *out);
 /* Stop accepting, close what is idle, give requests in flight up to
  * grace_ms, then close the rest and join the workers. */
 void st_l7_engine_stop(struct st_l7_engine *e, uint32_t grace_ms);

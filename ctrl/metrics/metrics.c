@@ -30,6 +30,7 @@
 #include "ctrl/common/log.h"
 #include "ctrl/core/loop.h"
 #include "ctrl/metrics/metrics.h"
+#include "ctrl/l7/proxy.h"
 #include "ctrl/observe/observe.h"
 #include "ctrl/straitd/daemon.h"
 #include "ctrl/xdp/engine.h"
@@ -347,6 +348,102 @@ static void met__xdp(struct met__out *o, const unsigned long long n[ST_STAT__MAX
 	met__one(o, "strait_reverse_nat_total", NULL, NULL, n[ST_STAT_REV_NAT]);
 }
 
+/* The HTTP engine, per l7 service. */
+static void met__http_line(struct met__out *o, const char *name, const struct st_model_service *s,
+			   const char *label, const char *val, unsigned long long v)
+{
+	o->err |= st_buf_printf(o->b, "%s{service=\"", name);
+	met__esc(o, s->name);
+	if (label) {
+		o->err |= st_buf_printf(o->b, "\",%s=\"", label);
+		met__esc(o, val);
+	}
+	o->err |= st_buf_printf(o->b, "\"} %llu\n", v);
+}
+
+static void met__http(struct met__out *o, const struct st_daemon *d)
+{
+	static const struct { const char *name, *type, *help; } f[] = {
+		{ "strait_http_requests_total", "counter", "Responses sent, by status class." },
+		{ "strait_http_request_duration_seconds", "histogram",
+		  "Proxied requests: head received to response sent." },
+		{ "strait_http_connections_total", "counter", "Client connections accepted." },
+		{ "strait_http_connections_active", "gauge", "Client connections open now." },
+		{ "strait_http_tls_handshakes_total", "counter", "TLS handshakes by result." },
+		{ "strait_http_rejected_total", "counter",
+		  "Requests refused before routing (malformed, smuggling, limits) or without route." },
+		{ "strait_http_upstream_errors_total", "counter",
+		  "Upstream connections refused or broken (connect), or silent (timeout)." },
+		{ "strait_http_upstream_reused_total", "counter",
+		  "Requests sent on a kept-alive upstream connection." },
+	};
+	static const char *const codes[] = { "none", "1xx", "2xx", "3xx", "4xx", "5xx" };
+	struct st_l7_stats *st;
+	size_t i, n = 0, fi, k;
+
+	if (!d->l7)
+		return;
+	st = calloc(d->model.nservices + 1, sizeof(*st));
+	if (!st) {
+		o->err = 1;
+		return;
+	}
+	for (i = 0; i < d->model.nservices; i++)
+		if (d->model.services[i].l7)
+			st_l7_engine_stats(d->l7, n++, &st[i]);
+	for (fi = 0; fi < sizeof(f) / sizeof(f[0]); fi++) {
+		met__head(o, f[fi].name, f[fi].type, f[fi].help);
+		for (i = 0; i < d->model.nservices; i++) {
+			const struct st_model_service *s = &d->model.services[i];
+			const struct st_l7_stats *t = &st[i];
+			unsigned long long cum = 0;
+			char le[32], name[96];
+
+			if (!s->l7)
+				continue;
+			switch (fi) {
+			case 0:
+				for (k = 1; k < 6; k++)
+					met__http_line(o, f[fi].name, s, "code", codes[k], t->responses[k]);
+				break;
+			case 1:
+				snprintf(name, sizeof(name), "%s_bucket", f[fi].name);
+				for (k = 0; k < ST_L7_LAT_BUCKETS; k++) {
+					cum += t->latency[k];
+					if (k < ST_L7_LAT_BUCKETS - 1)
+						snprintf(le, sizeof(le), "%g", st_l7_lat_bounds[k]);
+					else
+						snprintf(le, sizeof(le), "+Inf");
+					met__http_line(o, name, s, "le", le, cum);
+				}
+				o->err |= st_buf_printf(o->b, "%s_sum{service=\"", f[fi].name);
+				met__esc(o, s->name);
+				o->err |= st_buf_printf(o->b, "\"} %.6f\n", (double)t->latency_sum_us / 1e6);
+				snprintf(name, sizeof(name), "%s_count", f[fi].name);
+				met__http_line(o, name, s, NULL, NULL, cum);
+				break;
+			case 2: met__http_line(o, f[fi].name, s, NULL, NULL, t->conns_accepted); break;
+			case 3: met__http_line(o, f[fi].name, s, NULL, NULL, t->conns_active); break;
+			case 4:
+				met__http_line(o, f[fi].name, s, "result", "ok", t->tls_handshakes);
+				met__http_line(o, f[fi].name, s, "result", "error", t->tls_failures);
+				break;
+			case 5:
+				met__http_line(o, f[fi].name, s, "reason", "bad_request", t->bad_requests);
+				met__http_line(o, f[fi].name, s, "reason", "no_route", t->no_route);
+				break;
+			case 6:
+				met__http_line(o, f[fi].name, s, "kind", "connect",
+					       t->upstream_connect_failures);
+				met__http_line(o, f[fi].name, s, "kind", "timeout", t->upstream_timeouts);
+				break;
+			default: met__http_line(o, f[fi].name, s, NULL, NULL, t->upstream_reused);
+			}
+		}
+	}
+	free(st);
+}
+
 /* The last count of live conntrack entries (straitd, every 10 s). */
 static void met__ct(struct met__out *o, const struct st_daemon *d)
 {
@@ -539,6 +636,7 @@ int st_metrics_render(const struct st_daemon *d, struct st_buf *out)
 	met__xdp(&o, n);
 	met__ct(&o, d);
 	met__records(&o, d, n);
+	met__http(&o, d);
 	met__api(&o, d);
 	met__process(&o);
 	if (o.err)

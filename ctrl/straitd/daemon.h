@@ -21,6 +21,7 @@
 struct st_health;
 struct st_api;
 struct st_observe;
+struct st_l7_engine;
 struct st_xdp_engine;
 
 enum st_hstate { ST_HS_UNKNOWN = 0, ST_HS_UP, ST_HS_DOWN };
@@ -49,6 +50,7 @@ struct st_daemon {
 	struct st_health *health;
 	struct st_api *api;
 	struct st_observe *observe;	/* flow records; NULL when off */
+	struct st_l7_engine *l7;	/* the HTTP engine; NULL without l7 services */
 	uint64_t started_ms;
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t applies;		/* programming passes of the data path */

@@ -217,6 +217,7 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 		char lerr[1024];
 
 		c.l7 = st_l7_engine_new(&lc, &d->model, lerr, sizeof(lerr));
+		d->l7 = c.l7;
 		if (!c.l7) {
 			st_err("l7: %s", lerr);
 			st_records_stop(c.records);
@@ -252,6 +253,7 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 	straitd__ct_scan(d->loop, &c);
 	fprintf(stderr, "straitd: ready (%zu services)\n", d->model.nservices);
 	rc = st_loop_run(d->loop);
+	d->l7 = NULL;
 	st_l7_engine_stop(c.l7, 5000);	/* requests in flight get 5 s */
 	d->on_reload = NULL;
 	st_metrics_free(metrics);

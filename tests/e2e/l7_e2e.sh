@@ -65,6 +65,7 @@ write_conf() {
 	conf_head
 	cat <<EOF
   bpffs = "/sys/fs/bpf/strait";
+  metrics = { listen = "127.0.0.1:9478"; };
 };
 services = (
   { name = "web"; mode = "l7";
@@ -220,6 +221,28 @@ case_smuggling() {
 		ok "a good request still works after them" || ko "good request after the attacks"
 }
 
+# metric NAME{LABELS}: its value from straitd's exporter (0 if absent).
+metric() {
+	lab_gw_exec curl -s http://127.0.0.1:9478/metrics |
+		awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }'
+}
+
+case_metrics() {
+	local r3 n2 cnt tls
+	say "== HTTP metrics"
+	r3=$(metric 'strait_http_requests_total{service="web",code="3xx"}')
+	n2=$(metric 'strait_http_requests_total{service="web",code="2xx"}')
+	cnt=$(metric 'strait_http_request_duration_seconds_count{service="web"}')
+	tls=$(metric 'strait_http_tls_handshakes_total{service="webs",result="ok"}')
+	say "  web: 2xx $n2, 3xx $r3, proxied (histogram count) $cnt; webs: $tls TLS handshakes"
+	[ "$r3" = 1 ] && ok "one redirect counted as 3xx" || ko "3xx: $r3"
+	[ "$n2" -ge 420 ] && [ "$cnt" -ge 420 ] && ok "2xx and the latency histogram count the proxied requests" ||
+		ko "2xx $n2, histogram count $cnt"
+	[ "$tls" -ge 3 ] && ok "TLS handshakes counted" || ko "TLS handshakes: $tls"
+	[ "$(metric 'strait_http_rejected_total{service="web",reason="bad_request"}')" -ge 9 ] &&
+		ok "the refused requests are counted" || ko "rejected: $(metric 'strait_http_rejected_total{service="web",reason="bad_request"}')"
+}
+
 case_reload() {
 	local pid n4 nstable names
 	say "== reload: canary to weight 0 with a download in flight"
@@ -257,7 +280,7 @@ fi
 poll 5 lab_exec client curl -s -o /dev/null -H "Host: api.example.test" "http://$VIP/v1" ||
 	ko "the HTTP engine did not answer"
 ok "straitd serving l7 services on $VIP:80 and :443"
-for c in ${L7_E2E_CASES:-routing split tls bodies keepalive smuggling reload}; do
+for c in ${L7_E2E_CASES:-routing split tls bodies keepalive smuggling metrics reload}; do
 	"case_$c"
 done
 closing
