@@ -265,7 +265,7 @@ struct st_l7_engine {
 
 /* ---- connections ---- */
 
-enum c_phase { C_TLS, C_HEAD, C_BODY, C_WAIT, C_CLOSE };
+enum c_phase { C_TLS, C_HEAD, C_BODY, C_WAIT, C_TUNNEL, C_CLOSE };
 
 struct l7__up {
 	struct l7__worker *w;
@@ -605,6 +605,12 @@ static int c_request_head(struct l7__conn *c, struct l7__up *u,
 		err = buf_printf(b, "X-Forwarded-For: %s\r\n", c->peer);
 	err = err ? err : buf_printf(b, "X-Forwarded-Proto: %s\r\n", c->ssl ? "https" : "http");
 	err = err ? err : l7__mods_out(b, &rule->req_headers);
+	if (!err && h->upgrade) {	/* hop-by-hop, but asked of the next hop too */
+		long up = st_h1_find(h, 0, "upgrade");
+
+		err = buf_printf(b, "Connection: upgrade\r\nUpgrade: %.*s\r\n",
+				 (int)h->fields[up].value.len, h->fields[up].value.p);
+	}
 	if (!err && h->framing == ST_H1_BODY_LENGTH)
 		err = buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)h->content_length);
 	else if (!err && h->framing == ST_H1_BODY_CHUNKED)
@@ -744,6 +750,26 @@ static int c_response_head(struct l7__conn *c, struct l7__up *u)
 	return err;
 }
 
+/* A 101 Switching Protocols for the client; the bytes after it are the
+ * new protocol's, copied both ways (C_TUNNEL). */
+static int c_tunnel_head(struct l7__conn *c, struct l7__up *u)
+{
+	const struct st_h1_head *r = &u->rp.head;
+	static const char *const skip[] = { NULL };
+	long up = st_h1_find(r, 0, "upgrade");
+	int err;
+
+	CTR(c, K_R1, 1);
+	err = buf_printf(&c->out, "HTTP/1.1 101 %.*s\r\n", (int)r->reason.len, r->reason.p);
+	err = err ? err : l7__fields_out(&c->out, r, &c->rr.rule->resp_headers, skip);
+	if (!err && up >= 0)
+		err = buf_printf(&c->out, "Connection: upgrade\r\nUpgrade: %.*s\r\n",
+				 (int)r->fields[up].value.len, r->fields[up].value.p);
+	err = err ? err : buf_add(&c->out, "\r\n", 2);
+	c->resp_head_sent = 1;
+	return err;
+}
+
 static int chunk_out(struct l7__buf *b, const char *d, size_t n)
 {
 	return buf_printf(b, "%zx\r\n", n) || buf_add(b, d, n) || buf_add(b, "\r\n", 2) ? -ENOMEM : 0;
@@ -797,8 +823,16 @@ static int up_process(struct l7__conn *c, struct l7__up *u)
 				st_h1_reset(&u->rp);
 				continue;
 			}
-			if (u->rp.state == ST_H1_TUNNEL)
-				return -EPROTO;	/* upgrades are not passed through yet */
+			if (u->rp.state == ST_H1_TUNNEL) {
+				/* 101: only when the client asked to upgrade. */
+				if (!c->p.head.upgrade || c->p.state != ST_H1_DONE)
+					return -EPROTO;
+				if (c_tunnel_head(c, u))
+					return -ENOMEM;
+				u->in.off += st_h1_head_len(&u->rp);
+				c->phase = C_TUNNEL;
+				return 0;
+			}
 			if (c_response_head(c, u))
 				return -ENOMEM;
 			u->in.off += st_h1_head_len(&u->rp);
@@ -1010,6 +1044,58 @@ static void c_arm(struct l7__conn *c)
 	c->timer = st_timer_start(c->w->loop, ms, c_timeout, c);
 }
 
+/* Tunnel: copy bytes both ways, each bounded by the other's backlog.
+ * 1 if something moved, 0 if not, -1 when either side is gone. */
+static int c_tunnel(struct l7__conn *c)
+{
+	struct l7__up *u = c->up;
+	ssize_t n;
+	int moved = 0, r;
+
+	if (!u)
+		return -1;
+	if (buf_pending(&u->in)) {		/* bytes that came with the 101 */
+		if (buf_add(&c->out, u->in.p + u->in.off, buf_pending(&u->in)))
+			return -1;
+		u->in.off = u->in.len = 0;
+		moved = 1;
+	}
+	if (buf_pending(&c->in)) {		/* bytes that came after the request */
+		if (buf_add(&u->out, c->in.p + c->in.off, buf_pending(&c->in)))
+			return -1;
+		c->in.off = c->in.len = 0;
+		moved = 1;
+	}
+	n = up_flush(u);
+	if (n < 0)
+		return -1;
+	moved |= n > 0;
+	if (buf_pending(&c->out) < L7__HIGH) {
+		r = up_read(u);
+		if (r < 0)
+			return -1;		/* the upstream closed: so does the tunnel */
+		if (r > 0) {
+			if (buf_add(&c->out, u->in.p + u->in.off, buf_pending(&u->in)))
+				return -1;
+			u->in.off = u->in.len = 0;
+			moved = 1;
+		}
+	}
+	if (buf_pending(&u->out) < L7__HIGH && !c->eof) {
+		if (buf_room(&c->in, L7__BUF))
+			return -1;
+		n = c_recv(c, c->in.p + c->in.len, c->in.cap - c->in.len);
+		if (n == 0 || (n < 0 && n != -EAGAIN))
+			return -1;
+		if (n > 0) {
+			if (buf_add(&u->out, c->in.p + c->in.len, (size_t)n))
+				return -1;
+			moved = 1;
+		}
+	}
+	return moved;
+}
+
 /* Everything a connection can do now; then what to wait for. */
 static void c_pump(struct l7__conn *c)
 {
@@ -1060,6 +1146,16 @@ static void c_pump(struct l7__conn *c)
 		if (!buf_pending(&c->out) && c->phase == C_CLOSE) {
 			c_close(c);
 			return;
+		}
+		if (c->phase == C_TUNNEL) {
+			int r = c_tunnel(c);
+
+			if (r < 0) {
+				c_close(c);
+				return;
+			}
+			moved |= r;
+			continue;
 		}
 		/* The upstream side. */
 		u = c->up;

@@ -6,7 +6,8 @@ Answers every request with a JSON object naming itself and what it got:
 where conn counts requests on this TCP connection (keep-alive reuse is
 visible to the test). Request bodies may be Content-Length or chunked.
 Special paths: /big?n=N answers N bytes (chunked, streamed in 64 KiB
-pieces); /status/N answers status N.
+pieces); /status/N answers status N. A request with "Upgrade: echo" gets
+101 and then an echo of every byte (a stand-in for WebSocket).
 
 Usage: http_backend.py --name NAME --port PORT [--addr ADDR]
 Prints "listening" once it accepts.
@@ -62,8 +63,26 @@ class Handler(BaseHTTPRequestHandler):
                 left -= len(d)
         return n, h.hexdigest()
 
+    def echo_tunnel(self):
+        """Upgrade: echo -> 101, then every byte comes back, until EOF."""
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "echo")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("X-Backend", self.server.name)
+        self.end_headers()
+        self.wfile.flush()
+        while True:
+            d = self.rfile.read1(65536)
+            if not d:
+                break
+            self.wfile.write(d)
+            self.wfile.flush()
+        self.close_connection = True
+
     def answer(self):
         self.nreq += 1
+        if self.headers.get("Upgrade", "").lower() == "echo":
+            return self.echo_tunnel()
         n, digest = self.read_body()
         u = urlparse(self.path)
         if u.path == "/big":

@@ -19,7 +19,11 @@
 #  6. smuggling and limits: CL+TE, bad chunk size, obs-fold, bare LF, two
 #     Hosts, a 20 KB header, a 10 KB URI, a 2 MB body: each refused with
 #     its status; a good request on a new connection still works.
-#  7. reload: canary weight 0 by SIGHUP; a slow download in flight across
+#  7. upgrade: a 101 from the upstream is passed through and bytes flow
+#     both ways through the tunnel (a stand-in for WebSocket).
+#  8. metrics: responses by class, the latency histogram, TLS handshakes
+#     and refusals are counted.
+#  9. reload: canary weight 0 by SIGHUP; a slow download in flight across
 #     the reload completes; new requests all go to stable.
 #
 # Usage: tests/e2e/l7_e2e.sh BUILD_DIR   (root; ctest -L e2e)
@@ -221,6 +225,33 @@ case_smuggling() {
 		ok "a good request still works after them" || ko "good request after the attacks"
 }
 
+case_upgrade() {
+	local out
+	say "== upgrade pass-through"
+	out=$(lab_exec client python3 -c '
+import socket
+s = socket.create_connection(("'"$VIP"'", 80), timeout=5)
+s.sendall(b"GET /v1/ws HTTP/1.1\r\nHost: api.example.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+d = b""
+while b"\r\n\r\n" not in d:
+    k = s.recv(4096)
+    if not k:
+        break
+    d += k
+head, rest = d.split(b"\r\n\r\n", 1) if b"\r\n\r\n" in d else (d, b"")
+msg = b"hello through the tunnel" * 1000
+s.sendall(msg)
+got = rest
+while len(got) < len(msg):
+    k = s.recv(65536)
+    if not k:
+        break
+    got += k
+print(head.split(b"\r\n")[0].decode(), "echo-ok" if got == msg else "echo-bad %d" % len(got))')
+	[ "$out" = "HTTP/1.1 101 Switching Protocols echo-ok" ] &&
+		ok "Upgrade: 101 passed through, 24 KB echoed through the tunnel" || ko "upgrade: $out"
+}
+
 # metric NAME{LABELS}: its value from straitd's exporter (0 if absent).
 metric() {
 	lab_gw_exec curl -s http://127.0.0.1:9478/metrics |
@@ -280,7 +311,7 @@ fi
 poll 5 lab_exec client curl -s -o /dev/null -H "Host: api.example.test" "http://$VIP/v1" ||
 	ko "the HTTP engine did not answer"
 ok "straitd serving l7 services on $VIP:80 and :443"
-for c in ${L7_E2E_CASES:-routing split tls bodies keepalive smuggling metrics reload}; do
+for c in ${L7_E2E_CASES:-routing split tls bodies keepalive upgrade smuggling metrics reload}; do
 	"case_$c"
 done
 closing
