@@ -29,6 +29,7 @@
 #include "ctrl/l7/proxy.h"
 #include "ctrl/l7/router.h"
 #include "ctrl/l7/tls.h"
+#include "ctrl/l7/vip.h"
 
 #define L7__FIELDS 100
 #define L7__BUF 16384			/* read size */
@@ -1514,8 +1515,18 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
 		return NULL;
 	}
 	e->nlisten = e->pending->n;
-	for (j = 0; j < e->nlisten; j++)
+	for (j = 0; j < e->nlisten; j++) {
+		int rc;
+
 		e->listen[j] = e->pending->svcs[j].key;
+		rc = st_l7_vip_add(&e->listen[j]);
+		if (rc) {
+			snprintf(err, errlen, "services.%s: cannot add its address to lo: %s",
+				 e->pending->svcs[j].name, strerror(-rc));
+			e_free(e);
+			return NULL;
+		}
+	}
 	for (i = 0; i < e->nworkers; i++) {
 		struct l7__worker *w = &e->w[i];
 

@@ -24,6 +24,7 @@
 #include "ctrl/straitd/daemon.h"
 #include "ctrl/straitd/records.h"
 #include "ctrl/l7/proxy.h"
+#include "ctrl/l7/vip.h"
 #include <sys/epoll.h>
 
 #define ERRBUF 8192
@@ -285,6 +286,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (o.detach) {
+		int n = st_l7_vip_remove_all();
+
+		if (n > 0)
+			st_info("detach: removed %d l7 service address(es) from lo", n);
 		rc = st_xdp_remove(&m);
 		st_model_free(&m);
 		return rc ? 1 : 0;
@@ -302,8 +307,10 @@ int main(int argc, char **argv)
 		rc = st_xdp_attach(&e, &d.model);
 	if (!rc)
 		rc = straitd__run(&d, &o);
-	if (o.detach_on_exit)
+	if (o.detach_on_exit) {
+		st_l7_vip_remove_all();
 		st_xdp_remove(&d.model);
+	}
 	st_daemon_fini(&d);
 	st_xdp_close(&e);
 	st_loop_free(loop);

@@ -274,6 +274,16 @@ case_metrics() {
 		ok "the refused requests are counted" || ko "rejected: $(metric 'strait_http_rejected_total{service="web",reason="bad_request"}')"
 }
 
+case_detach() {
+	say "== straitd --detach takes the l7 address off lo"
+	kill -TERM "$sd_pid"
+	wait "$sd_pid" 2>/dev/null
+	sd_pid=
+	straitd_run detach 10 --detach || ko "straitd --detach failed"
+	! lab_exec gw ip addr show dev lo | grep -q "inet $VIP/" &&
+		ok "$VIP removed from lo" || ko "$VIP still on lo after --detach"
+}
+
 case_reload() {
 	local pid n4 nstable names
 	say "== reload: canary to weight 0 with a download in flight"
@@ -302,7 +312,6 @@ e2e_begin
 e2e_lab_up 9999 || closing	# lab_servers on 9999: 8080 is the HTTP backends'
 start_http_backends || { ko "http backends did not start"; closing; }
 certs || { ko "certificates"; closing; }
-lab_exec gw ip addr add "$VIP/32" dev lo
 write_conf 10 >"$conf"
 if ! start_straitd "$tmp/straitd.log"; then
 	ko "straitd with l7 services did not start"
@@ -311,7 +320,9 @@ fi
 poll 5 lab_exec client curl -s -o /dev/null -H "Host: api.example.test" "http://$VIP/v1" ||
 	ko "the HTTP engine did not answer"
 ok "straitd serving l7 services on $VIP:80 and :443"
-for c in ${L7_E2E_CASES:-routing split tls bodies keepalive upgrade smuggling metrics reload}; do
+lab_exec gw ip addr show dev lo | grep -q "inet $VIP/32" &&
+	ok "straitd put $VIP on the gateway's lo" || ko "$VIP is not on lo"
+for c in ${L7_E2E_CASES:-routing split tls bodies keepalive upgrade smuggling metrics reload detach}; do
 	"case_$c"
 done
 closing
