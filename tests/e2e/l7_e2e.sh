@@ -23,6 +23,8 @@
 #     both ways through the tunnel (a stand-in for WebSocket).
 #  8. metrics: responses by class, the latency histogram, TLS handshakes
 #     and refusals are counted.
+#  10. certificate reload: a renewed certificate is served to new
+#     handshakes after SIGHUP while a TLS download in flight completes.
 #  9. reload: canary weight 0 by SIGHUP; a slow download in flight across
 #     the reload completes; new requests all go to stable.
 #
@@ -55,13 +57,14 @@ start_http_backends() {
 	done
 }
 
+certs_one() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$tmp/$1.key" -out "$tmp/$1.pem" -days 2 -subj "/CN=$1.example.test" \
+		-addext "subjectAltName=DNS:$1.example.test" 2>/dev/null
+}
+
 certs() {
-	local n
-	for n in a b; do
-		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-			-keyout "$tmp/$n.key" -out "$tmp/$n.pem" -days 2 -subj "/CN=$n.example.test" \
-			-addext "subjectAltName=DNS:$n.example.test" 2>/dev/null || return 1
-	done
+	certs_one a && certs_one b
 }
 
 write_conf() {
@@ -274,6 +277,40 @@ case_metrics() {
 		ok "the refused requests are counted" || ko "rejected: $(metric 'strait_http_rejected_total{service="web",reason="bad_request"}')"
 }
 
+# reloads_ge N: straitd has logged N finished reloads (re-read each poll).
+reloads_ge() { [ "$(grep -c 'reload: done' "$tmp/straitd.log")" -ge "$1" ]; }
+
+# fp NAME: the SHA-256 fingerprint of the certificate served for NAME.
+fp() {
+	lab_exec client sh -c "openssl s_client -connect $VIP:443 -servername $1 </dev/null 2>/dev/null |
+		openssl x509 -noout -fingerprint -sha256"
+}
+
+case_cert_reload() {
+	local before after pid out
+	say "== certificate reload under traffic"
+	before=$(fp a.example.test)
+	# A TLS download in flight across the reload (1 MB/s, 4 s).
+	lab_exec client curl -s -k --max-time 30 --limit-rate 1M --resolve "a.example.test:443:$VIP" \
+		-o "$tmp/tls-slow.bin" -w '%{http_code} %{size_download}' \
+		"https://a.example.test/big?n=4000000" >"$tmp/tls-slow.out" &
+	pid=$!
+	e2e_extra_pids+=" $pid"
+	poll 5 test -s "$tmp/tls-slow.bin" || ko "the TLS download did not start"
+	mv "$tmp/a.pem" "$tmp/a-old.pem"
+	mv "$tmp/a.key" "$tmp/a-old.key"
+	certs_one a || ko "new certificate"
+	kill -HUP "$sd_pid"
+	poll 5 reloads_ge 2 || ko "second reload did not finish"
+	after=$(fp a.example.test)
+	[ -n "$after" ] && [ "$before" != "$after" ] &&
+		ok "new TLS handshakes get the renewed certificate" || ko "certificate: $before -> $after"
+	wait "$pid"
+	out=$(cat "$tmp/tls-slow.out")
+	[ "$out" = "200 4000000" ] && ok "a TLS download in flight completed across the certificate reload" ||
+		ko "TLS download across reload: $out"
+}
+
 case_detach() {
 	say "== straitd --detach takes the l7 address off lo"
 	kill -TERM "$sd_pid"
@@ -322,7 +359,7 @@ poll 5 lab_exec client curl -s -o /dev/null -H "Host: api.example.test" "http://
 ok "straitd serving l7 services on $VIP:80 and :443"
 lab_exec gw ip addr show dev lo | grep -q "inet $VIP/32" &&
 	ok "straitd put $VIP on the gateway's lo" || ko "$VIP is not on lo"
-for c in ${L7_E2E_CASES:-routing split tls bodies keepalive upgrade smuggling metrics reload detach}; do
+for c in ${L7_E2E_CASES:-routing split tls bodies keepalive upgrade smuggling metrics reload cert_reload detach}; do
 	"case_$c"
 done
 closing
