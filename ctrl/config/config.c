@@ -188,7 +188,7 @@ static void cfg__metrics(struct cfg__ctx *c, const config_setting_t *gw, struct 
 }
 
 static const char *const cfg__observe_keys[] = {
-	"events", "rate_per_cpu", "ring_kb", "history", "flow_log", NULL,
+	"events", "rate_per_cpu", "ring_kb", "history", "flow_log", "access_log", NULL,
 };
 static const char *const cfg__flow_log_keys[] = {
 	"path", "max_mb", "keep", "sample", NULL,
@@ -225,6 +225,7 @@ static void cfg__observe(struct cfg__ctx *c, const config_setting_t *gw, struct 
 	v = o->history;
 	if (!cfg__int(c, g, "gateway.observe", "history", 16, 4 << 20, 0, &v))
 		o->history = v;
+	cfg__path(c, g, "gateway.observe", "access_log", o->access_log, sizeof(o->access_log), 0);
 	fl = config_setting_get_member(g, "flow_log");
 	if (!fl)
 		return;

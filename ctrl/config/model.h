@@ -110,6 +110,7 @@ struct st_observe_cfg {
 	uint32_t log_max_mb;		/* rotate at this size */
 	uint32_t log_keep;		/* rotated files kept (.1 .. .N) */
 	uint32_t log_sample;		/* log one record in N (1: all) */
+	char access_log[PATH_MAX];	/* HTTP engine: a JSON line per request; "" none */
 };
 
 struct st_model {

@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include "ctrl/common/log.h"
@@ -246,6 +247,8 @@ struct l7__worker {
 	size_t nidle;
 	int draining;
 	struct l7__ctr *ctr;		/* [nlisten] */
+	struct l7__buf log;		/* access log lines, written in batches */
+	struct st_timer *log_timer;
 	uint64_t upnew;
 	uint64_t rng;
 };
@@ -257,6 +260,7 @@ struct st_l7_engine {
 	size_t nlisten;
 	struct st_vip_key *listen;	/* [nlisten]: the services' frontends, in order */
 	pthread_mutex_t lock;		/* pending */
+	int log_fd;			/* access log, O_APPEND; -1: none */
 	struct l7__conf *pending;	/* the next snapshot, for every worker */
 	unsigned pending_gen;
 	struct st_tls_tickets *tickets;
@@ -303,6 +307,13 @@ struct l7__conn {
 	char set_cookie[2 * ST_L7_NAME_MAX + 64];
 	struct st_route_result rr;
 	uint64_t req_start_ns;
+	uint64_t bytes_in, bytes_out;	/* request and response body bytes */
+	const char *flags;		/* Envoy-like response flags, "-" */
+	/* The request line for the log, copied at dispatch: the head's bytes
+	 * do not outlive the body that follows them in the buffer. */
+	char log_method[16], log_host[256], log_path[1024];
+	size_t log_path_len;
+	int logged, in_request;
 	struct st_timer *timer;
 };
 
@@ -323,10 +334,16 @@ static void up_close(struct l7__up *u)
 	free(u);
 }
 
+static void c_log(struct l7__conn *c, int status);
+
 static void c_close(struct l7__conn *c)
 {
 	struct l7__worker *w = c->w;
 
+	if (c->in_request && !c->logged) {
+		c->flags = c->flags ? c->flags : "DC";
+		c_log(c, 0);
+	}
 	st_timer_cancel(w->loop, c->timer);
 	if (c->up) {
 		c->up->c = NULL;
@@ -390,6 +407,103 @@ static ssize_t c_send(struct l7__conn *c, const char *p, size_t n)
 	}
 }
 
+/* ---- access log ---- */
+
+#define L7__LOG_HIGH 32768
+
+static void w_log_flush(struct l7__worker *w)
+{
+	ssize_t n;
+
+	while (buf_pending(&w->log)) {
+		n = write(w->e->log_fd, w->log.p + w->log.off, buf_pending(&w->log));
+		if (n <= 0)
+			break;		/* a full disk loses lines, never requests */
+		w->log.off += (size_t)n;
+	}
+	w->log.off = w->log.len = 0;
+}
+
+static void w_log_tick(struct st_loop *l, void *arg)
+{
+	struct l7__worker *w = arg;
+
+	w->log_timer = NULL;
+	w_log_flush(w);
+	(void)l;
+}
+
+/* A JSON string of untrusted bytes: quotes, backslashes and anything
+ * outside printable ASCII escaped. */
+static void log_str(struct l7__buf *b, const char *p, size_t n)
+{
+	size_t i;
+
+	buf_add(b, "\"", 1);
+	for (i = 0; i < n && i < 2048; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch == '"' || ch == '\\')
+			buf_printf(b, "\\%c", ch);
+		else if (ch < 0x20 || ch > 0x7e)
+			buf_printf(b, "\\u%04x", ch);
+		else
+			buf_add(b, p + i, 1);
+	}
+	buf_add(b, "\"", 1);
+}
+
+/* One line per request, once: time, service, client, method, host, path,
+ * route/rule, backend, status, body bytes, duration, flags (Envoy's
+ * letters: NR no route, UH no backend, UF upstream connection failure,
+ * UT upstream timeout, DC client went away, BR bad request). */
+static void c_log(struct l7__conn *c, int status)
+{
+	struct l7__worker *w = c->w;
+	struct l7__buf *b = &w->log;
+	int head = c->p.state != ST_H1_HEAD && c->p.state != ST_H1_ERROR;
+	char ts[40];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (w->e->log_fd < 0 || c->logged)
+		return;
+	c->logged = 1;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	buf_printf(b, "{\"time\":\"%s\",\"service\":", ts);
+	log_str(b, w->conf->svcs[c->svc].name, strlen(w->conf->svcs[c->svc].name));
+	buf_printf(b, ",\"client\":\"%s\",\"tls\":%s", c->peer, c->ssl ? "true" : "false");
+	if (head) {
+		buf_add(b, ",\"method\":", 10);
+		log_str(b, c->log_method, strlen(c->log_method));
+		buf_add(b, ",\"host\":", 8);
+		log_str(b, c->log_host, strlen(c->log_host));
+		buf_add(b, ",\"path\":", 8);
+		log_str(b, c->log_path, c->log_path_len);
+	}
+	if (head && c->rr.route) {
+		buf_add(b, ",\"route\":", 9);
+		log_str(b, c->rr.route->name, strlen(c->rr.route->name));
+		buf_printf(b, ",\"rule\":%zu", c->rr.rule_idx);
+		if (c->rr.backend) {
+			buf_add(b, ",\"backend\":", 11);
+			log_str(b, c->rr.backend->addr, strlen(c->rr.backend->addr));
+			buf_add(b, ",\"backend_set\":", 15);
+			log_str(b, c->rr.ref->name, strlen(c->rr.ref->name));
+		}
+	}
+	buf_printf(b, ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,"
+		   "\"duration_ms\":%.3f,\"flags\":\"%s\"}\n", status,
+		   (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
+		   c->req_start_ns ? (double)(st_now_ns() - c->req_start_ns) / 1e6 : 0.0,
+		   c->flags ? c->flags : "-");
+	if (buf_pending(b) > L7__LOG_HIGH)
+		w_log_flush(w);
+	else if (!w->log_timer)
+		w->log_timer = st_timer_start(w->loop, 200, w_log_tick, w);
+}
+
 /* A response of our own (errors, redirects). Closes after it unless
  * keep is set and the request had no body left unread. */
 static int c_reply(struct l7__conn *c, int status, const char *reason, const char *extra,
@@ -404,6 +518,7 @@ static int c_reply(struct l7__conn *c, int status, const char *reason, const cha
 			 keep ? "" : "Connection: close\r\n", reason);
 	if (!keep)
 		c->closing = 1;
+	c_log(c, status);
 	return err;
 }
 
@@ -643,6 +758,16 @@ static int c_dispatch(struct l7__conn *c)
 
 	CTR(c, K_REQ, 1);
 	c->req_start_ns = st_now_ns();
+	c->bytes_in = c->bytes_out = 0;
+	c->flags = NULL;
+	c->logged = 0;
+	c->in_request = 1;
+	memset(&c->rr, 0, sizeof(c->rr));
+	snprintf(c->log_method, sizeof(c->log_method), "%.*s", (int)h->method_name.len,
+		 h->method_name.p);
+	snprintf(c->log_host, sizeof(c->log_host), "%.*s", (int)h->host.len, h->host.p);
+	c->log_path_len = h->path.len < sizeof(c->log_path) ? h->path.len : sizeof(c->log_path);
+	memcpy(c->log_path, h->path.p, c->log_path_len);
 	conf_unref(c->conf);
 	c->conf = w->conf;
 	conf_ref(c->conf);
@@ -675,6 +800,7 @@ static int c_dispatch(struct l7__conn *c)
 	rc = st_router_match(svc->router, &rv, &c->rr);
 	if (rc == -ENOENT) {
 		CTR(c, K_NOROUTE, 1);
+		c->flags = "NR";
 		return c_reply(c, 404, "Not Found", NULL, !has_body) ? -1 : 1;
 	}
 	if (rc)
@@ -686,8 +812,10 @@ static int c_dispatch(struct l7__conn *c)
 		return c_reply(c, c->rr.status, c->rr.status == 301 ? "Moved Permanently" : "Found",
 			       extra, !has_body) ? -1 : 1;
 	}
-	if (c->rr.action == ST_ROUTE_NO_BACKEND)
+	if (c->rr.action == ST_ROUTE_NO_BACKEND) {
+		c->flags = "UH";
 		return c_reply(c, 503, "Service Unavailable", NULL, !has_body) ? -1 : 1;
+	}
 	c->set_cookie[0] = 0;
 	if (c->rr.set_cookie && c->rr.ref)
 		snprintf(c->set_cookie, sizeof(c->set_cookie), "Set-Cookie: %s=%s; Path=/; HttpOnly\r\n",
@@ -787,6 +915,8 @@ static void c_finish(struct l7__conn *c)
 		;
 	CTR(c, K_LAT + b, 1);
 	CTR(c, K_LATSUM, ns / 1000);
+	c_log(c, u ? u->rp.head.status : 0);
+	c->in_request = 0;
 
 	if (u) {
 		c->up = NULL;
@@ -832,6 +962,8 @@ static int up_process(struct l7__conn *c, struct l7__up *u)
 					return -ENOMEM;
 				u->in.off += st_h1_head_len(&u->rp);
 				c->phase = C_TUNNEL;
+				c_log(c, 101);		/* the tunnel itself is not a request */
+				c->in_request = 0;
 				return 0;
 			}
 			if (c_response_head(c, u))
@@ -841,6 +973,7 @@ static int up_process(struct l7__conn *c, struct l7__up *u)
 		if (u->rp.state == ST_H1_BODY) {
 			n = st_h1_body(&u->rp, u->in.p + u->in.off, buf_pending(&u->in), &d, &dl);
 			u->in.off += n;
+			c->bytes_out += dl;
 			if (dl && !c->head_req && (c->resp_chunked ? chunk_out(&c->out, d, dl)
 							      : buf_add(&c->out, d, dl)))
 				return -ENOMEM;
@@ -869,6 +1002,7 @@ static int c_body(struct l7__conn *c)
 	while (c->phase == C_BODY && buf_pending(&c->in) && buf_pending(&c->up->out) < L7__HIGH) {
 		n = st_h1_body(&c->p, c->in.p + c->in.off, buf_pending(&c->in), &d, &dl);
 		c->in.off += n;
+		c->bytes_in += dl;
 		if (dl && (c->req_chunked ? chunk_out(&c->up->out, d, dl)
 					  : buf_add(&c->up->out, d, dl)))
 			return -ENOMEM;
@@ -900,6 +1034,9 @@ static int c_head(struct l7__conn *c)
 	if (c->p.state == ST_H1_ERROR) {
 		CTR(c, K_BAD, 1);
 		c->phase = C_CLOSE;
+		c->flags = "BR";
+		c->logged = 0;
+		c->req_start_ns = 0;
 		return c_reply(c, c->p.status, st_h1_err_reason(c->p.err), NULL, 0) ? -1 : 0;
 	}
 	rc = c_dispatch(c);
@@ -981,8 +1118,11 @@ static void c_upstream_failed(struct l7__conn *c, int timeout)
 		c->up = NULL;
 		up_close(u);
 	}
+	c->flags = timeout ? "UT" : "UF";
 	if (!c->resp_head_sent)
 		c_reply(c, timeout ? 504 : 502, timeout ? "Gateway Timeout" : "Bad Gateway", NULL, 0);
+	else
+		c_log(c, u ? u->rp.head.status : 502);
 	c->closing = 1;
 	c->phase = C_CLOSE;
 	conf_unref(c->conf);
@@ -1227,6 +1367,7 @@ static void c_pump(struct l7__conn *c)
 		if (c->phase == C_BODY && c->up) {
 			if (c_body(c)) {
 				CTR(c, K_BAD, 1);
+				c->flags = "BR";
 				c_reply(c, c->p.status ? c->p.status : 400, "Bad Request", NULL, 0);
 				c->phase = C_CLOSE;
 			}
@@ -1396,6 +1537,8 @@ static void *w_main(void *arg)
 	struct l7__worker *w = arg;
 
 	st_loop_run(w->loop);
+	st_timer_cancel(w->loop, w->log_timer);
+	w->log_timer = NULL;
 	while (w->conns)
 		c_close(w->conns);
 	while (w->idle) {
@@ -1404,6 +1547,7 @@ static void *w_main(void *arg)
 		w->idle = u->next;
 		up_close(u);
 	}
+	w_log_flush(w);
 	return NULL;
 }
 
@@ -1467,6 +1611,7 @@ static void e_free(struct st_l7_engine *e)
 				close(w->lfd[j]);
 		free(w->lfd);
 		free(w->ctr);
+		buf_free(&w->log);
 		if (w->evfd >= 0)
 			close(w->evfd);
 		st_loop_free(w->loop);
@@ -1475,6 +1620,8 @@ static void e_free(struct st_l7_engine *e)
 	free(e->w);
 	conf_unref(e->pending);
 	free(e->listen);
+	if (e->log_fd >= 0)
+		close(e->log_fd);
 	st_tls_tickets_free(e->tickets);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
@@ -1493,6 +1640,15 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
 	}
 	pthread_mutex_init(&e->lock, NULL);
 	e->cfg = *cfg;
+	e->log_fd = -1;
+	if (cfg->access_log && cfg->access_log[0]) {
+		e->log_fd = open(cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (e->log_fd < 0) {
+			snprintf(err, errlen, "access log %s: %s", cfg->access_log, strerror(errno));
+			e_free(e);
+			return NULL;
+		}
+	}
 	if (!e->cfg.header_timeout_ms) e->cfg.header_timeout_ms = 10000;
 	if (!e->cfg.idle_timeout_ms) e->cfg.idle_timeout_ms = 60000;
 	if (!e->cfg.connect_timeout_ms) e->cfg.connect_timeout_ms = 2000;

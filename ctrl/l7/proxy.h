@@ -40,7 +40,8 @@ struct st_l7_engine_cfg {
 	uint32_t connect_timeout_ms;	/* upstream connect (2 s) */
 	uint32_t response_timeout_ms;	/* upstream silent while a response is due (30 s) */
 	uint32_t pool_idle_ms;		/* idle upstream connection kept (30 s) */
-	uint32_t pool_max;		/* idle upstream connections per backend per worker (64) */
+	uint32_t pool_max;		/* idle upstream connections per worker (64) */
+	const char *access_log;		/* JSON lines, one per request; NULL: none */
 };
 
 /* Request latency buckets (seconds, upper bounds; the last is +Inf). */

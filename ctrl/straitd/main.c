@@ -214,7 +214,7 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 	d->on_reload = straitd__reloaded;
 	d->on_reload_arg = &c;
 	if (st_l7_services(&d->model)) {
-		struct st_l7_engine_cfg lc = { 0 };
+		struct st_l7_engine_cfg lc = { .access_log = d->model.observe.access_log };
 		char lerr[1024];
 
 		c.l7 = st_l7_engine_new(&lc, &d->model, lerr, sizeof(lerr));

@@ -73,6 +73,7 @@ write_conf() {
 	cat <<EOF
   bpffs = "/sys/fs/bpf/strait";
   metrics = { listen = "127.0.0.1:9478"; };
+  observe = { access_log = "$tmp/access.json"; };
 };
 services = (
   { name = "web"; mode = "l7";
@@ -277,6 +278,27 @@ case_metrics() {
 		ok "the refused requests are counted" || ko "rejected: $(metric 'strait_http_rejected_total{service="web",reason="bad_request"}')"
 }
 
+# access_has JQ-FILTER: some access log line matches (the log is flushed
+# every 200 ms, so poll).
+access_has() { jq -e -s "any(.[]; $1)" "$tmp/access.json" >/dev/null 2>&1; }
+
+case_access_log() {
+	say "== access log"
+	poll 3 access_has '.path == "/v1/items?x=1" and .status == 200 and .route == "api" and
+		.backend == "10.1.0.11:8080" and .method == "GET" and .client == "'"$LAB_CLIENT4"'"' &&
+		ok "a proxied request: route, backend, status, client" || ko "no line for /v1/items"
+	poll 3 access_has '.host == "nope.org" and .status == 404 and .flags == "NR"' &&
+		ok "no route: 404 with flag NR" || ko "no NR line"
+	poll 3 access_has '.status == 400 and .flags == "BR"' &&
+		ok "a refused request: 400 with flag BR" || ko "no BR line"
+	poll 3 access_has '.path == "/v1/up" and .bytes_in == 800000' &&
+		ok "request body bytes counted (800000)" || ko "no bytes_in line"
+	poll 3 access_has '.tls == true and .host == "b.example.test"' &&
+		ok "TLS requests marked" || ko "no TLS line"
+	jq -e -s 'length > 400' "$tmp/access.json" >/dev/null && ok "$(wc -l <"$tmp/access.json") lines, all JSON" ||
+		ko "access log is not JSON lines"
+}
+
 # reloads_ge N: straitd has logged N finished reloads (re-read each poll).
 reloads_ge() { [ "$(grep -c 'reload: done' "$tmp/straitd.log")" -ge "$1" ]; }
 
@@ -359,7 +381,7 @@ poll 5 lab_exec client curl -s -o /dev/null -H "Host: api.example.test" "http://
 ok "straitd serving l7 services on $VIP:80 and :443"
 lab_exec gw ip addr show dev lo | grep -q "inet $VIP/32" &&
 	ok "straitd put $VIP on the gateway's lo" || ko "$VIP is not on lo"
-for c in ${L7_E2E_CASES:-routing split tls bodies keepalive upgrade smuggling metrics reload cert_reload detach}; do
+for c in ${L7_E2E_CASES:-routing split tls bodies keepalive upgrade smuggling metrics access_log reload cert_reload detach}; do
 	"case_$c"
 done
 closing
