@@ -2,7 +2,18 @@
 # scripts/install-deps.sh - install every build and test dependency of
 # Strait with apt on Debian 12. Idempotent: when everything is present it
 # only checks and returns.
+#
+#   scripts/install-deps.sh           build and test packages (what CI uses)
+#   scripts/install-deps.sh --perf    also the HTTP benchmark's tools
+#                                     (perf/http_bench.sh): wrk, nginx, HAProxy
 set -euo pipefail
+
+perf=0
+case ${1:-} in
+"") ;;
+--perf) perf=1 ;;
+*) echo "usage: scripts/install-deps.sh [--perf]" >&2; exit 1 ;;
+esac
 
 PKGS=(
   # build
@@ -14,6 +25,9 @@ PKGS=(
   openssl curl
   prometheus  # tests/e2e/prom_e2e.sh runs its own; promtool checks the exposition
 )
+# perf/http_bench.sh starts its own nginx and haproxy in a namespace; the
+# packages' services stay stopped (below).
+[ "$perf" = 0 ] || PKGS+=(wrk nginx-light haproxy)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -31,7 +45,8 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # Packages for their binaries only: no service they ship (prometheus on
-# :9090) may start here. policy-rc.d 101 denies starts during the install.
+# :9090; with --perf nginx on :80 and haproxy) may start here. policy-rc.d
+# 101 denies starts during the install.
 guard=
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   guard=/usr/sbin/policy-rc.d
@@ -39,7 +54,15 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   trap 'rm -f "$guard"' EXIT
 fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
-  systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+# ... and under systemd none starts at boot either.
+if [ -d /run/systemd/system ]; then
+  for p in "${missing[@]}"; do
+    case $p in
+    prometheus | haproxy) unit=$p ;;
+    nginx-light) unit=nginx ;;
+    *) continue ;;
+    esac
+    systemctl disable --now "$unit.service" >/dev/null 2>&1 || true
+  done
 fi
 echo "install-deps: done"
