@@ -237,7 +237,6 @@ strait_conf() {
 # straitd's HTTP engine as the reverse proxy under test (perf/http_bench.sh)
 gateway: {
   interfaces = ( { name = "px-cl"; xdp_mode = "native"; } );
-  snat_address = "$PXU";   # the loader asks for it with l7 services too
   bpffs = "$1/bpffs/strait";
   api = { socket = "$1/strait-api.sock"; audit_log = "$1/strait-audit.log"; };
 };
@@ -344,6 +343,7 @@ cleanup() {
 		ip netns del "$ns" 2>/dev/null
 		rm -rf "/etc/netns/$ns"
 	done
+	rmdir /etc/netns 2>/dev/null	# only if we left it empty
 	if [ -n "$tmp" ]; then
 		if [ -n "$logs" ]; then
 			mkdir -p "$logs" &&
@@ -398,7 +398,7 @@ mkdir -p "/etc/netns/$ns_cl" && echo "$PX $HOST" >"/etc/netns/$ns_cl/hosts" ||
 
 # ---- processes ---------------------------------------------------------------
 
-# spawn NS LOG PIN... -- CMD...: start in a namespace, pid in spawned.
+# spawn NS LOG CMD...: start in a namespace, pid in spawned.
 spawn() {
 	local ns=$1 log=$2
 	shift 2
@@ -504,15 +504,16 @@ start_proxy() {
 # ---- measuring ---------------------------------------------------------------
 
 # cpu_snap: "busy total" of the client CPUs, of the proxy's CPU, then
-# "steal total busy" of all, from /proc/stat (ticks). Busy: user, nice, system,
+# "steal total busy" of all, and the user time of the proxy's CPU, from
+# /proc/stat (ticks). Busy: user, nice, system,
 # irq, softirq; not idle, iowait or steal.
 cpu_snap() {
 	awk -v p="cpu$pcpu" '
 	$1 ~ /^cpu/ { b = $2 + $3 + $4 + $7 + $8; t = b + $5 + $6 + $9 }
 	$1 == "cpu" { st = $9; tot = t; all = b; next }
-	$1 == p && p != "cpu0" { pb = b; pt = t; next }
+	$1 == p && p != "cpu0" { pb = b; pt = t; pu = $2 + $3; next }
 	$1 ~ /^cpu[0-9]/ { cb += b; ct += t }
-	END { print cb + 0, ct + 0, pb + 0, pt + 0, st + 0, tot + 0, all + 0 }' /proc/stat
+	END { print cb + 0, ct + 0, pb + 0, pt + 0, st + 0, tot + 0, all + 0, pu + 0 }' /proc/stat
 }
 
 # ours_snap: CPU ticks used so far by this benchmark: whatever runs in
@@ -554,7 +555,7 @@ wrk_run() {	# OUT SECONDS WRK-ARGS...
 	in_ns "$ns_cl" "${pin_c[@]}" wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$@" >"$out" 2>&1
 }
 
-declare -A R_rps R_p50 R_p99 R_n R_err R_cpu0 R_cpu1 R_steal R_us0 R_us1 R_upc R_clc R_oth R_skip R_died
+declare -A R_rps R_p50 R_p99 R_n R_err R_cpu0 R_cpu1 R_steal R_us0 R_us1 R_upc R_clc R_oth R_skip R_died R_usr1
 proxy_pid=
 keys=()
 hz=$(getconf CLK_TCK)
@@ -599,12 +600,12 @@ measure() {
 	R_upc[$key]=$((u1 - u0)) R_clc[$key]=$((c1 - c0))
 	# Busy % of the client and proxy CPUs, and their busy time per request
 	# (us; the client's is the sum over its CPUs).
-	read -r R_cpu0[$key] R_cpu1[$key] R_steal[$key] R_us0[$key] R_us1[$key] <<<"$(awk \
+	read -r R_cpu0[$key] R_cpu1[$key] R_steal[$key] R_us0[$key] R_us1[$key] R_usr1[$key] <<<"$(awk \
 		-v a="$s0" -v b="$s1" -v n="$n" -v hz="$hz" '
 		function pct(i) { return y[i + 1] > x[i + 1] ? 100 * (y[i] - x[i]) / (y[i + 1] - x[i + 1]) : 0 }
 		function us(i) { return n > 0 ? (y[i] - x[i]) * 1e6 / hz / n : 0 }
 		BEGIN { split(a, x); split(b, y)
-			printf "%.0f %.0f %.1f %.2f %.2f\n", pct(1), pct(3), pct(5), us(1), us(3) }')"
+			printf "%.0f %.0f %.1f %.2f %.2f %.2f\n", pct(1), pct(3), pct(5), us(1), us(3), us(8) }')"
 	# Other processes' share of the whole machine (all CPUs) meanwhile.
 	R_oth[$key]=$(awk -v o="$((o1 - o0))" -v a="$s0" -v b="$s1" 'BEGIN { split(a, x); split(b, y)
 		t = y[6] - x[6]; f = y[7] - x[7] - o; if (f < 0) f = 0
@@ -764,7 +765,7 @@ if [ "$output" = json ]; then
 			--arg p99 "${R_p99[$k]}" --arg n "${R_n[$k]}" --arg err "${R_err[$k]}" \
 			--arg upc "${R_upc[$k]}" --arg clc "${R_clc[$k]}" --arg c0 "${R_cpu0[$k]}" \
 			--arg c1 "${R_cpu1[$k]}" --arg st "${R_steal[$k]}" \
-			--arg u0 "${R_us0[$k]}" --arg u1 "${R_us1[$k]}" --arg oth "${R_oth[$k]}" \
+			--arg u0 "${R_us0[$k]}" --arg u1 "${R_us1[$k]}" --arg usr "${R_usr1[$k]}" --arg oth "${R_oth[$k]}" \
 			--arg died "${R_died[$k]:-}" \
 			--arg rf "$( [ -n "$fl" ] && ratio "${R_rps[$k]}" "$fl" || echo -)" \
 			--arg rn "$( [ -n "$nb" ] && ratio_of "$k" "$nb" || echo -)" \
@@ -777,6 +778,7 @@ if [ "$output" = json ]; then
 			  upstream_connections: ($upc | num), client_connections: ($clc | num),
 			  client_cpu_busy_pct: ($c0 | num), proxy_cpu_busy_pct: ($c1 | num), steal_pct: ($st | num),
 			  client_cpu_us_per_request: ($u0 | num), proxy_cpu_us_per_request: ($u1 | num),
+			  proxy_cpu_user_us_per_request: ($usr | num),
 			  other_processes_pct: ($oth | num),
 			  proxy_died: (if $died == "" then null else $died end),
 			  ratio_floor: ($rf | num), ratio_nginx: ($rn | num), ratio_haproxy: ($rh | num) }'
@@ -803,7 +805,7 @@ if [ "$output" = json ]; then
 fi
 
 num() { [ -n "$2" ] && printf "%$1f" "$2" || printf "%${1%%.*}s" -; }
-fmt='  %-24s%9s%7s%7s%8s%8s%10s%7s%7s%9s%14s%6s\n'
+fmt='  %-24s%9s%7s%7s%8s%8s%10s%7s%7s%9s%14s%6s%6s\n'
 row() {	# LABEL KEY FLOOR-RATIO?
 	local k=$2 kind rf rn rh
 	kind=$(kind_of "$k")
@@ -820,7 +822,7 @@ row() {	# LABEL KEY FLOOR-RATIO?
 	printf "$fmt" "$1" "$(num .0 "${R_rps[$k]}")" \
 		"$(num .2 "${R_p50[$k]}")" "$(num .2 "${R_p99[$k]}")" "$rf" "$rn" "$rh" \
 		"${R_err[$k]}" "${R_upc[$k]}" "${R_cpu0[$k]}/${R_cpu1[$k]}" \
-		"$(num .1 "${R_us0[$k]}")/$(num .1 "${R_us1[$k]}")" "${R_oth[$k]}"
+		"$(num .1 "${R_us0[$k]}")/$(num .1 "${R_us1[$k]}")" "$(num .1 "${R_usr1[$k]}")" "${R_oth[$k]}"
 }
 group() {	# TITLE KIND FLOOR-RATIO?
 	echo "$1"
@@ -841,7 +843,7 @@ done
 echo
 # shellcheck disable=SC2059
 printf "$fmt" "" "req/s" "p50" "p99" "x floor" "x nginx" "x haproxy" err "up con" \
-	"cpu% c/p" "us/req c/p" "oth%"
+	"cpu% c/p" "us/req c/p" "usr" "oth%"
 echo "no proxy"
 row "upstream direct (floor)" floor
 row "  again at the end" floor-end
@@ -856,6 +858,7 @@ echo "err: socket errors + non-2xx answers. up con: connections the upstream acc
 echo "timed run (wrk probes the address with one extra connection). cpu% c/p: busy share"
 echo "of the client's CPU $ccpus (wrk, upstream) and the proxy's CPU $pcpu; us/req c/p: their busy"
 echo "time per request (the kernel's work for a packet is charged to the sender's CPU);"
+echo "usr: the user-space part of the proxy CPU's time per request (the proxy's own code);"
 echo "oth%: the machine's busy time that was not the benchmark's (other processes, kernel"
 echo "threads but ksoftirqd, softirq while idle), as a share of all CPUs. Steal up to"
 echo "$max_steal%."
