@@ -24,6 +24,9 @@ PKGS=(
   iproute2 procps kmod ethtool jq python3 python3-scapy tcpdump
   openssl curl
   prometheus  # tests/e2e/prom_e2e.sh runs its own; promtool checks the exposition
+  # clustermesh: straitd reads etcd's JSON gateway with libcurl; the mesh
+  # tests start their own etcd servers and write with etcdctl
+  libcurl4-openssl-dev etcd-server etcd-client
 )
 # perf/http_bench.sh starts its own nginx and haproxy in a namespace; the
 # packages' services stay stopped (below).
@@ -59,6 +62,7 @@ if [ -d /run/systemd/system ]; then
   for p in "${missing[@]}"; do
     case $p in
     prometheus | haproxy) unit=$p ;;
+    etcd-server) unit=etcd ;;
     nginx-light) unit=nginx ;;
     *) continue ;;
     esac
