@@ -55,7 +55,7 @@ static void cfg__iface(struct cfg__ctx *c, const config_setting_t *s, int i,
 static const char *const cfg__gw_keys[] = {
 	"interfaces", "snat_address", "snat_address6", "maglev_table_size",
 	"max_services", "max_backends", "conntrack_entries", "bpffs", "api",
-	"metrics", "observe", "timeouts", NULL,
+	"metrics", "observe", "timeouts", "http", NULL,
 };
 
 static void cfg__snat(struct cfg__ctx *c, const config_setting_t *gw,
@@ -272,6 +272,54 @@ static void cfg__timeouts(struct cfg__ctx *c, const config_setting_t *gw, struct
 		m->udp_timeout_s = v;
 }
 
+static const char *const cfg__http_keys[] = {
+	"workers", "header_timeout_s", "idle_timeout_s", "connect_timeout_ms",
+	"response_timeout_s", "pool_idle_s", "pool_max", "max_header_kb", "max_headers",
+	"max_uri", "max_body_kb", NULL,
+};
+
+/* One gateway.http integer: [lo, hi] in the key's unit, stored times mul. */
+static void cfg__http_int(struct cfg__ctx *c, const config_setting_t *g, const char *key,
+			  long long lo, long long hi, uint64_t mul, void *out, int wide)
+{
+	long long v = -1;
+
+	if (cfg__int(c, g, "gateway.http", key, lo, hi, 0, &v) || v < 0)
+		return;
+	if (wide)
+		*(uint64_t *)out = (uint64_t)v * mul;
+	else
+		*(uint32_t *)out = (uint32_t)((uint64_t)v * mul);
+}
+
+static void cfg__http(struct cfg__ctx *c, const config_setting_t *gw, struct st_model *m)
+{
+	config_setting_t *g = config_setting_get_member(gw, "http");
+	struct st_http_cfg *h = &m->http;
+
+	if (!g)
+		return;
+	if (!config_setting_is_group(g)) {
+		cfg__error(c, g, "gateway.http", "must be a group");
+		return;
+	}
+	cfg__known(c, g, "gateway.http", cfg__http_keys);
+	cfg__http_int(c, g, "workers", 0, 64, 1, &h->workers, 0);
+	cfg__http_int(c, g, "header_timeout_s", 1, 3600, 1000, &h->header_timeout_ms, 0);
+	cfg__http_int(c, g, "idle_timeout_s", 1, 86400, 1000, &h->idle_timeout_ms, 0);
+	cfg__http_int(c, g, "connect_timeout_ms", 10, 600000, 1, &h->connect_timeout_ms, 0);
+	cfg__http_int(c, g, "response_timeout_s", 1, 86400, 1000, &h->response_timeout_ms, 0);
+	cfg__http_int(c, g, "pool_idle_s", 1, 86400, 1000, &h->pool_idle_ms, 0);
+	cfg__http_int(c, g, "pool_max", 1, 100000, 1, &h->pool_max, 0);
+	cfg__http_int(c, g, "max_header_kb", 1, 1024, 1024, &h->max_head, 0);
+	cfg__http_int(c, g, "max_headers", 1, 100, 1, &h->max_fields, 0);
+	cfg__http_int(c, g, "max_uri", 16, 1 << 20, 1, &h->max_uri, 0);
+	cfg__http_int(c, g, "max_body_kb", 0, 1LL << 40, 1024, &h->max_body, 1);
+	if (h->max_uri > h->max_head)
+		cfg__error(c, g, "gateway.http", "\"max_uri\" (%u) is longer than the whole head "
+			   "(max_header_kb: %u bytes)", h->max_uri, h->max_head);
+}
+
 static void cfg__gateway(struct cfg__ctx *c, const config_setting_t *gw,
 			 struct st_model *m)
 {
@@ -317,6 +365,7 @@ static void cfg__gateway(struct cfg__ctx *c, const config_setting_t *gw,
 	cfg__metrics(c, gw, m);
 	cfg__observe(c, gw, m);
 	cfg__timeouts(c, gw, m);
+	cfg__http(c, gw, m);
 	m->cfg.flags = m->observe.events ? ST_CFG_F_EVENTS : 0;
 	m->cfg.ev_rate = m->observe.rate_per_cpu;
 }
@@ -565,6 +614,11 @@ static void cfg__defaults(struct st_model *m)
 	m->tcp_timeout_s = 7200;
 	m->tcp_closing_timeout_s = 10;
 	m->udp_timeout_s = 60;
+	m->http = (struct st_http_cfg){
+		.header_timeout_ms = 10000, .idle_timeout_ms = 60000, .connect_timeout_ms = 2000,
+		.response_timeout_ms = 30000, .pool_idle_ms = 30000, .pool_max = 64,
+		.max_head = 16384, .max_fields = 100, .max_uri = 8192, .max_body = 1u << 20,
+	};
 	m->observe.events = 1;
 	m->observe.rate_per_cpu = 100000;
 	m->observe.ring_kb = 4096;

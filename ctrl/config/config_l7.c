@@ -28,7 +28,7 @@ static const char *const l7__variant_keys[] = { "header", "cookie", "value", "ba
 static const char *const l7__mod_keys[] = { "set", "add", "remove", NULL };
 static const char *const l7__redirect_keys[] = { "scheme", "hostname", "port", "path", "status", NULL };
 static const char *const l7__rewrite_keys[] = { "hostname", "path", "replace", NULL };
-static const char *const l7__tls_keys[] = { "certificates", NULL };
+static const char *const l7__tls_keys[] = { "certificates", "redirect_http", "session_tickets", NULL };
 static const char *const l7__cert_keys[] = { "cert_file", "key_file", NULL };
 static const char *const l7__path_types[] = { "prefix", "exact", "regex", NULL };
 static const char *const l7__value_types[] = { "exact", "regex", NULL };
@@ -387,10 +387,11 @@ static void l7__route(struct cfg__ctx *c, const config_setting_t *s, const char 
 }
 
 static void l7__tls(struct cfg__ctx *c, const config_setting_t *s, const char *path,
-		    struct st_l7_service *l7)
+		    struct st_l7_service *l7, uint16_t svc_port)
 {
 	config_setting_t *g, *l;
 	char p[160], q[200];
+	long long v;
 	int i, n;
 
 	l7__at(p, sizeof(p), "%s.tls", path);
@@ -409,6 +410,18 @@ static void l7__tls(struct cfg__ctx *c, const config_setting_t *s, const char *p
 		cfg__path(c, e, q, "key_file", l7->certs[l7->ncerts].key_file, PATH_MAX, 1);
 		l7->ncerts++;
 	}
+	v = 0;
+	if (!cfg__int(c, g, p, "redirect_http", 1, 65535, 0, &v) && v) {
+		if (v == ntohs(svc_port))
+			cfg__error(c, config_setting_get_member(g, "redirect_http"), p,
+				   "\"redirect_http\" = %lld is the service's own port", v);
+		l7->redirect_port = (uint16_t)v;
+	}
+	l = config_setting_get_member(g, "session_tickets");
+	if (l && config_setting_type(l) != CONFIG_TYPE_BOOL)
+		cfg__error(c, l, p, "\"session_tickets\" must be true or false");
+	else if (l)
+		l7->no_tickets = !config_setting_get_bool(l);
 	l7->tls = 1;
 }
 
@@ -435,7 +448,7 @@ void cfg__l7_service(struct cfg__ctx *c, const config_setting_t *s, const char *
 				   "\"%s\" is for l4 services; l7 backends live in routes",
 				   l4_only[i]);
 	}
-	l7__tls(c, s, path, svc->l7);
+	l7__tls(c, s, path, svc->l7, svc->key.port);
 	l = l7__list(c, s, path, "routes", 256, &n);
 	if (!l || !n) {
 		cfg__error(c, s, path, "an l7 service needs \"routes\" ( { ... }, ... )");

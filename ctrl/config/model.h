@@ -56,6 +56,8 @@ struct st_l7_service {
 	int tls;
 	struct { char cert_file[PATH_MAX], key_file[PATH_MAX]; } certs[ST_L7_CERTS_MAX];
 	size_t ncerts;
+	uint16_t redirect_port;		/* tls.redirect_http: plain port answering 308 to https; 0 none */
+	int no_tickets;			/* tls.session_tickets = false: no resumption */
 };
 
 void st_l7_service_free(struct st_l7_service *l7);
@@ -113,6 +115,22 @@ struct st_observe_cfg {
 	char access_log[PATH_MAX];	/* HTTP engine: a JSON line per request; "" none */
 };
 
+/* gateway.http: the HTTP engine's workers, timeouts and limits (restart). */
+struct st_http_cfg {
+	uint32_t workers;		/* 0: one per CPU straitd may run on */
+	uint32_t header_timeout_ms;	/* a request head must arrive within */
+	uint32_t idle_timeout_ms;	/* keep-alive client connection idle */
+	uint32_t connect_timeout_ms;	/* upstream connect */
+	uint32_t response_timeout_ms;	/* upstream silent while a response is due */
+	uint32_t pool_idle_ms;		/* idle upstream connection kept */
+	uint32_t pool_max;		/* idle upstream connections per worker */
+	uint32_t max_head;		/* request head bytes (431) */
+	uint32_t max_fields;		/* request header fields (431) */
+	uint32_t max_uri;		/* request target bytes (414) */
+	uint32_t reserved;
+	uint64_t max_body;		/* request body bytes (413); 0: no limit */
+};				/* no padding: reloads compare it with memcmp */
+
 struct st_model {
 	char source[PATH_MAX];
 	struct st_model_iface ifaces[ST_MAX_IFACES];
@@ -128,6 +146,7 @@ struct st_model {
 	struct st_observe_cfg observe;
 	/* gateway.timeouts: conntrack idle timeouts, seconds (restart). */
 	uint32_t tcp_timeout_s, tcp_closing_timeout_s, udp_timeout_s;
+	struct st_http_cfg http;
 	struct st_model_service *services;
 	size_t nservices;
 };

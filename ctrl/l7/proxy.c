@@ -9,11 +9,13 @@
  * a slow reader slows its writer instead of growing memory.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,7 +202,7 @@ static struct l7__conf *conf_build(const struct st_model *m, struct st_tls_ticke
 				f[j].key_file = s->l7->certs[j].key_file;
 			}
 			s->tls = st_tls_store_load(f, s->l7->ncerts, l7__alpn, sizeof(l7__alpn) - 1,
-						   tickets, why, sizeof(why));
+						   s->l7->no_tickets ? NULL : tickets, why, sizeof(why));
 			if (!s->tls) {
 				snprintf(err, errlen, "services.%s.tls: %s", ms->name, why);
 				goto fail;
@@ -240,7 +242,7 @@ struct l7__worker {
 	pthread_t thread;
 	struct st_loop *loop;
 	int evfd;
-	int *lfd;			/* [nlisten] */
+	int *lfd;			/* [nlfd] */
 	struct l7__conf *conf;		/* this worker's reference */
 	struct l7__conn *conns;
 	struct l7__up *idle;		/* keep-alive pool, most recent first */
@@ -257,8 +259,13 @@ struct st_l7_engine {
 	struct st_l7_engine_cfg cfg;
 	struct l7__worker *w;
 	unsigned nworkers;
-	size_t nlisten;
+	size_t nlisten;			/* services (counters, stats) */
 	struct st_vip_key *listen;	/* [nlisten]: the services' frontends, in order */
+	size_t nlfd;			/* listening sockets per worker: the services', */
+	struct st_vip_key *lkey;	/* [nlfd] then the plain redirect ports */
+	size_t *lsvc;			/* [nlfd]: the service a listener serves */
+	struct st_h1_limits limits;	/* of requests */
+	cpu_set_t cpus;			/* where workers may run */
 	pthread_mutex_t lock;		/* pending */
 	int log_fd;			/* access log, O_APPEND; -1: none */
 	struct l7__conf *pending;	/* the next snapshot, for every worker */
@@ -292,7 +299,8 @@ struct l7__conn {
 	struct l7__conn *prev, *next;
 	int fd;
 	SSL *ssl;
-	size_t svc;			/* listener index = service index in the conf */
+	size_t svc;			/* service index in the conf */
+	int redirect;			/* came on the service's plain redirect port */
 	uint32_t events;
 	char peer[INET6_ADDRSTRLEN];
 	struct l7__buf in, out;		/* while a head is parsed, it begins at in.off */
@@ -745,6 +753,60 @@ static void up_attach(struct l7__conn *c, struct l7__up *u)
 }
 
 /* A complete request head: route it and start forwarding. */
+static const char *l7__redirect_reason(int status)
+{
+	switch (status) {
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 307: return "Temporary Redirect";
+	default: return "Permanent Redirect";
+	}
+}
+
+/* A request on a service's plain redirect port (tls.redirect_http): 308
+ * to the same host and target over https on the service's own port. */
+static int c_https_redirect(struct l7__conn *c, const struct l7__svc *svc, int has_body)
+{
+	const struct st_h1_head *h = &c->p.head;
+	char host[300], extra[4400];
+	size_t n = h->host.len, i;
+	uint16_t port = ntohs(svc->key.port);
+
+	if (n && h->host.p[0] == '[') {		/* [v6]:port */
+		const char *e = memchr(h->host.p, ']', n);
+
+		n = e ? (size_t)(e - h->host.p) + 1 : 0;
+	} else if (n) {
+		const char *e = memchr(h->host.p, ':', n);
+
+		n = e ? (size_t)(e - h->host.p) : n;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)h->host.p[i];
+
+		if (!isalnum(ch) && !strchr(".-_[]:", ch))
+			n = 0;
+	}
+	if (n >= sizeof(host) - 64 || h->path.len > 4000)
+		return c_reply(c, 400, "Bad Request", NULL, 0) ? -1 : 1;
+	if (n) {
+		memcpy(host, h->host.p, n);
+		host[n] = 0;
+	} else {			/* no usable Host: the service's address */
+		char a[INET6_ADDRSTRLEN];
+		int v6 = svc->key.family == ST_AF_INET6;
+
+		inet_ntop(v6 ? AF_INET6 : AF_INET, svc->key.addr, a, sizeof(a));
+		snprintf(host, sizeof(host), v6 ? "[%s]" : "%s", a);
+	}
+	if (port != 443)
+		snprintf(host + strlen(host), sizeof(host) - strlen(host), ":%u", port);
+	snprintf(extra, sizeof(extra), "Location: https://%s%.*s\r\n", host,
+		 h->path.len ? (int)h->path.len : 1, h->path.len ? h->path.p : "/");
+	return c_reply(c, 308, "Permanent Redirect", extra, !has_body) ? -1 : 1;
+}
+
 static int c_dispatch(struct l7__conn *c)
 {
 	struct l7__worker *w = c->w;
@@ -772,6 +834,8 @@ static int c_dispatch(struct l7__conn *c)
 	c->conf = w->conf;
 	conf_ref(c->conf);
 	svc = &c->conf->svcs[c->svc];
+	if (c->redirect)
+		return c_https_redirect(c, svc, has_body);
 	rv.method = h->method_name.p;
 	rv.method_len = h->method_name.len;
 	rv.host = h->host.p;
@@ -809,8 +873,8 @@ static int c_dispatch(struct l7__conn *c)
 		if (st_router_location(&c->rr, &rv, loc, sizeof(loc)))
 			return c_reply(c, 400, "Bad Request", NULL, 0) ? -1 : 1;
 		snprintf(extra, sizeof(extra), "Location: %s\r\n", loc);
-		return c_reply(c, c->rr.status, c->rr.status == 301 ? "Moved Permanently" : "Found",
-			       extra, !has_body) ? -1 : 1;
+		return c_reply(c, c->rr.status, l7__redirect_reason(c->rr.status), extra,
+			       !has_body) ? -1 : 1;
 	}
 	if (c->rr.action == ST_ROUTE_NO_BACKEND) {
 		c->flags = "UH";
@@ -1413,8 +1477,10 @@ static void l7__accept(struct st_loop *l, int lfd, uint32_t events, void *arg)
 
 	(void)l;
 	(void)events;
-	for (idx = 0; idx < w->e->nlisten && w->lfd[idx] != lfd; idx++)
+	for (idx = 0; idx < w->e->nlfd && w->lfd[idx] != lfd; idx++)
 		;
+	if (idx == w->e->nlfd)
+		return;
 	for (;;) {
 		struct l7__conn *c;
 		const struct l7__svc *svc;
@@ -1430,7 +1496,8 @@ static void l7__accept(struct st_loop *l, int lfd, uint32_t events, void *arg)
 		}
 		c->w = w;
 		c->fd = fd;
-		c->svc = idx;
+		c->svc = w->e->lsvc[idx];
+		c->redirect = idx >= w->e->nlisten;
 		CTR(c, K_ACCEPTED, 1);
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		if (ss.ss_family == AF_INET6) {
@@ -1444,10 +1511,10 @@ static void l7__accept(struct st_loop *l, int lfd, uint32_t events, void *arg)
 			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->peer,
 				  sizeof(c->peer));
 		}
-		st_h1_init(&c->p, ST_H1_REQUEST, &ST_H1_LIMITS_REQUEST, c->fields, L7__FIELDS);
-		svc = &w->conf->svcs[idx];
+		st_h1_init(&c->p, ST_H1_REQUEST, &w->e->limits, c->fields, L7__FIELDS);
+		svc = &w->conf->svcs[c->svc];
 		c->phase = C_HEAD;
-		if (svc->tls) {
+		if (svc->tls && !c->redirect) {
 			c->ssl = st_tls_new(svc->tls);
 			if (!c->ssl || !SSL_set_fd(c->ssl, fd)) {
 				if (c->ssl)
@@ -1510,7 +1577,7 @@ static void w_msg(struct st_loop *l, int fd, uint32_t events, void *arg)
 	if (!atomic_load(&e->stopping) || w->draining)
 		return;
 	w->draining = 1;
-	for (i = 0; i < e->nlisten; i++) {
+	for (i = 0; i < e->nlfd; i++) {
 		st_loop_del(w->loop, w->lfd[i]);
 		close(w->lfd[i]);
 		w->lfd[i] = -1;
@@ -1606,7 +1673,7 @@ static void e_free(struct st_l7_engine *e)
 	for (i = 0; e->w && i < e->nworkers; i++) {
 		struct l7__worker *w = &e->w[i];
 
-		for (j = 0; w->lfd && j < e->nlisten; j++)
+		for (j = 0; w->lfd && j < e->nlfd; j++)
 			if (w->lfd[j] >= 0)
 				close(w->lfd[j]);
 		free(w->lfd);
@@ -1620,6 +1687,8 @@ static void e_free(struct st_l7_engine *e)
 	free(e->w);
 	conf_unref(e->pending);
 	free(e->listen);
+	free(e->lkey);
+	free(e->lsvc);
 	if (e->log_fd >= 0)
 		close(e->log_fd);
 	st_tls_tickets_free(e->tickets);
@@ -1632,7 +1701,7 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
 {
 	struct st_l7_engine *e = calloc(1, sizeof(*e));
 	unsigned i, started = 0;
-	size_t j, k;
+	size_t j;
 
 	if (!e) {
 		snprintf(err, errlen, "out of memory");
@@ -1655,7 +1724,23 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
 	if (!e->cfg.response_timeout_ms) e->cfg.response_timeout_ms = 30000;
 	if (!e->cfg.pool_idle_ms) e->cfg.pool_idle_ms = 30000;
 	if (!e->cfg.pool_max) e->cfg.pool_max = 64;
-	e->nworkers = cfg->workers ? cfg->workers : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	e->limits = ST_H1_LIMITS_REQUEST;
+	if (cfg->limits.max_head) {
+		e->limits.max_head = cfg->limits.max_head;
+		e->limits.max_fields = cfg->limits.max_fields ? cfg->limits.max_fields : 100;
+		e->limits.max_uri = cfg->limits.max_uri ? cfg->limits.max_uri : 8192;
+		e->limits.max_body = cfg->limits.max_body ? cfg->limits.max_body : UINT64_MAX;
+	}
+	if (e->limits.max_fields > L7__FIELDS)
+		e->limits.max_fields = L7__FIELDS;
+	/* One worker per CPU this process may run on (taskset, cgroups'
+	 * cpusets): more workers than CPUs would take turns on one and
+	 * every turn is a latency spike for the other's connections. */
+	CPU_ZERO(&e->cpus);
+	if (sched_getaffinity(0, sizeof(e->cpus), &e->cpus) || !CPU_COUNT(&e->cpus))
+		for (i = 0; i < (unsigned)sysconf(_SC_NPROCESSORS_ONLN) && i < CPU_SETSIZE; i++)
+			CPU_SET(i, &e->cpus);
+	e->nworkers = cfg->workers ? cfg->workers : (unsigned)CPU_COUNT(&e->cpus);
 	if (e->nworkers < 1)
 		e->nworkers = 1;
 	if (e->nworkers > L7__WORKERS_MAX)
@@ -1664,7 +1749,9 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
 	e->pending = e->tickets ? conf_build(m, e->tickets, err, errlen) : NULL;
 	e->w = calloc(e->nworkers, sizeof(*e->w));
 	e->listen = calloc(e->pending ? e->pending->n + 1 : 1, sizeof(*e->listen));
-	if (!e->pending || !e->w || !e->listen) {
+	e->lkey = calloc(e->pending ? 2 * e->pending->n + 1 : 1, sizeof(*e->lkey));
+	e->lsvc = calloc(e->pending ? 2 * e->pending->n + 1 : 1, sizeof(*e->lsvc));
+	if (!e->pending || !e->w || !e->listen || !e->lkey || !e->lsvc) {
 		if (e->tickets && e->pending)
 			snprintf(err, errlen, "out of memory");
 		e_free(e);
@@ -1675,6 +1762,8 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
 		int rc;
 
 		e->listen[j] = e->pending->svcs[j].key;
+		e->lkey[e->nlfd] = e->listen[j];
+		e->lsvc[e->nlfd++] = j;
 		rc = st_l7_vip_add(&e->listen[j]);
 		if (rc) {
 			snprintf(err, errlen, "services.%s: cannot add its address to lo: %s",
@@ -1683,6 +1772,13 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
 			return NULL;
 		}
 	}
+	for (j = 0; j < e->nlisten; j++) {	/* tls.redirect_http: plain listeners after */
+		if (!e->pending->svcs[j].l7->redirect_port)
+			continue;
+		e->lkey[e->nlfd] = e->listen[j];
+		e->lkey[e->nlfd].port = htons(e->pending->svcs[j].l7->redirect_port);
+		e->lsvc[e->nlfd++] = j;
+	}
 	for (i = 0; i < e->nworkers; i++) {
 		struct l7__worker *w = &e->w[i];
 
@@ -1690,11 +1786,11 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
 		w->evfd = -1;
 		w->rng = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)st_now_ns() + i * 0x632be59bd9b4e019ULL);
 		w->loop = st_loop_new();
-		w->lfd = malloc(sizeof(*w->lfd) * (e->nlisten + 1));
+		w->lfd = malloc(sizeof(*w->lfd) * (e->nlfd + 1));
 		w->ctr = calloc(e->nlisten + 1, sizeof(*w->ctr));
 		w->conf = e->pending;
 		conf_ref(w->conf);
-		for (j = 0; w->lfd && j < e->nlisten; j++)
+		for (j = 0; w->lfd && j < e->nlfd; j++)
 			w->lfd[j] = -1;
 		w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (!w->loop || !w->lfd || !w->ctr || w->evfd < 0 ||
@@ -1702,14 +1798,12 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
 			snprintf(err, errlen, "worker %u: %s", i, strerror(errno ? errno : ENOMEM));
 			goto fail;
 		}
-		for (j = 0; j < e->nlisten; j++) {
-			w->lfd[j] = l7__listen(&e->listen[j], err, errlen);
+		for (j = 0; j < e->nlfd; j++) {
+			w->lfd[j] = l7__listen(&e->lkey[j], err, errlen);
 			if (w->lfd[j] < 0 || st_loop_add(w->loop, w->lfd[j], EPOLLIN, l7__accept, w)) {
-				for (k = 0; k < e->pending->n && k != j; k++)
-					;
 				if (w->lfd[j] >= 0)
 					snprintf(err, errlen, "services.%s: cannot watch the listener",
-						 e->pending->svcs[j].name);
+						 e->pending->svcs[e->lsvc[j]].name);
 				goto fail;
 			}
 		}
@@ -1719,7 +1813,8 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
 			snprintf(err, errlen, "cannot start worker %u", i);
 			goto fail_started;
 		}
-	st_info("l7: %zu services, %u workers", e->nlisten, e->nworkers);
+	st_info("l7: %zu services, %zu listeners, %u workers (%d CPUs allowed)", e->nlisten,
+		e->nlfd, e->nworkers, CPU_COUNT(&e->cpus));
 	return e;
 fail_started:
 	atomic_store(&e->stopping, 1);
@@ -1748,9 +1843,10 @@ int st_l7_engine_set(struct st_l7_engine *e, const struct st_model *m, char *err
 	}
 	for (j = 0; j < c->n; j++)
 		if (memcmp(&c->svcs[j].key, &e->listen[j], sizeof(e->listen[j])) ||
-		    !c->svcs[j].tls != !e->pending->svcs[j].tls) {
-			snprintf(err, errlen, "services.%s: frontend or TLS on/off changed: restart "
-				 "straitd", c->svcs[j].name);
+		    !c->svcs[j].tls != !e->pending->svcs[j].tls ||
+		    c->svcs[j].l7->redirect_port != e->pending->svcs[j].l7->redirect_port) {
+			snprintf(err, errlen, "services.%s: frontend, TLS on/off or redirect_http "
+				 "changed: restart straitd", c->svcs[j].name);
 			conf_unref(c);
 			return -ENOTSUP;
 		}

@@ -30,11 +30,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ctrl/config/model.h"
+#include "ctrl/l7/h1.h"
 
 struct st_l7_engine;
 
 struct st_l7_engine_cfg {
-	unsigned workers;		/* 0: one per online CPU */
+	unsigned workers;		/* 0: one per CPU the process may run on */
 	uint32_t header_timeout_ms;	/* a request head must arrive within (10 s) */
 	uint32_t idle_timeout_ms;	/* keep-alive connection idle (60 s) */
 	uint32_t connect_timeout_ms;	/* upstream connect (2 s) */
@@ -42,6 +43,7 @@ struct st_l7_engine_cfg {
 	uint32_t pool_idle_ms;		/* idle upstream connection kept (30 s) */
 	uint32_t pool_max;		/* idle upstream connections per worker (64) */
 	const char *access_log;		/* JSON lines, one per request; NULL: none */
+	struct st_h1_limits limits;	/* of requests; max_head 0: the defaults */
 };
 
 /* Request latency buckets (seconds, upper bounds; the last is +Inf). */

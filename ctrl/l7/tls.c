@@ -278,7 +278,12 @@ static int tls__ctx(struct st_tls_store *s, const struct st_tls_cert_file *f,
 	/* One context for all certificates: a session resumes whatever
 	 * certificate SNI picked when it began. */
 	SSL_CTX_set_session_id_context(c->ctx, (const unsigned char *)"strait-l7", 9);
-	SSL_CTX_set_tlsext_ticket_key_evp_cb(c->ctx, tls__ticket_cb);
+	if (s->tickets) {
+		SSL_CTX_set_tlsext_ticket_key_evp_cb(c->ctx, tls__ticket_cb);
+	} else {		/* resumption off: no tickets, every handshake is full */
+		SSL_CTX_set_options(c->ctx, SSL_OP_NO_TICKET);
+		SSL_CTX_set_num_tickets(c->ctx, 0);
+	}
 	SSL_CTX_set_tlsext_servername_callback(c->ctx, tls__sni_cb);
 	SSL_CTX_set_tlsext_servername_arg(c->ctx, s);
 	SSL_CTX_set_alpn_select_cb(c->ctx, tls__alpn_cb, s);

@@ -39,7 +39,8 @@ struct st_tls_cert_file {
 
 /* Load n certificate/key pairs (the first is the default). `alpn` is a
  * wire-format protocol list (e.g. "\x08http/1.1"), the server's order of
- * preference. NULL with "FILE: problem" in err on failure. */
+ * preference. tickets NULL: no session tickets (no resumption). NULL with
+ * "FILE: problem" in err on failure. */
 struct st_tls_store *st_tls_store_load(const struct st_tls_cert_file *certs, size_t n,
 				       const unsigned char *alpn, size_t alpn_len,
 				       struct st_tls_tickets *tickets, char *err, size_t errlen);

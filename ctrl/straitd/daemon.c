@@ -332,6 +332,11 @@ static int daemon__immutable(const struct st_model *a, const struct st_model *b,
 			 b->source);
 		return -EINVAL;
 	}
+	if (memcmp(&a->http, &b->http, sizeof(a->http))) {
+		snprintf(msg, len, "%s: gateway.http changed; the HTTP engine's workers, timeouts "
+			 "and limits need a restart", b->source);
+		return -EINVAL;
+	}
 	return 0;
 }
 

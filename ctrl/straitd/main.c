@@ -214,9 +214,24 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 	d->on_reload = straitd__reloaded;
 	d->on_reload_arg = &c;
 	if (st_l7_services(&d->model)) {
-		struct st_l7_engine_cfg lc = { .access_log = d->model.observe.access_log };
+		const struct st_http_cfg *h = &d->model.http;
+		struct st_l7_engine_cfg lc = {
+			.access_log = d->model.observe.access_log,
+			.workers = h->workers,
+			.header_timeout_ms = h->header_timeout_ms,
+			.idle_timeout_ms = h->idle_timeout_ms,
+			.connect_timeout_ms = h->connect_timeout_ms,
+			.response_timeout_ms = h->response_timeout_ms,
+			.pool_idle_ms = h->pool_idle_ms,
+			.pool_max = h->pool_max,
+			.limits = ST_H1_LIMITS_REQUEST,
+		};
 		char lerr[1024];
 
+		lc.limits.max_head = h->max_head;
+		lc.limits.max_fields = h->max_fields;
+		lc.limits.max_uri = h->max_uri;
+		lc.limits.max_body = h->max_body ? h->max_body : UINT64_MAX;
 		c.l7 = st_l7_engine_new(&lc, &d->model, lerr, sizeof(lerr));
 		d->l7 = c.l7;
 		if (!c.l7) {

@@ -74,6 +74,9 @@ write_conf() {
   bpffs = "/sys/fs/bpf/strait";
   metrics = { listen = "127.0.0.1:9478"; };
   observe = { access_log = "$tmp/access.json"; };
+  # Tighter than the defaults (8192, 1024), so the refusals below show
+  # that these settings reach the engine.
+  http = { max_uri = 4096; max_body_kb = 900; };
 };
 services = (
   { name = "web"; mode = "l7";
@@ -97,7 +100,8 @@ services = (
   { name = "webs"; mode = "l7";
     frontend = { address = "$VIP"; port = 443; protocol = "tcp"; };
     tls = { certificates = ( { cert_file = "$tmp/a.pem"; key_file = "$tmp/a.key"; },
-                             { cert_file = "$tmp/b.pem"; key_file = "$tmp/b.key"; } ); };
+                             { cert_file = "$tmp/b.pem"; key_file = "$tmp/b.key"; } );
+            redirect_http = 8080; };
     routes = ( { name = "all";
                  rules = ( { backends = ( { name = "one"; servers = ( { address = "10.1.0.11:8080"; } ); } ); } ); } );
   }
@@ -182,6 +186,17 @@ case_tls() {
 		ok "HTTPS request proxied, X-Forwarded-Proto https" || ko "https: $out"
 }
 
+case_https_redirect() {
+	local out
+	say "== tls.redirect_http: plain port 8080 answers 308 to https"
+	out=$(c -H "Host: b.example.test:8080" "http://$VIP:8080/some/path?q=1" -o /dev/null \
+		-w '%{http_code} %{redirect_url}')
+	[ "$out" = "308 https://b.example.test/some/path?q=1" ] && ok "redirect: $out" || ko "redirect: $out"
+	out=$(c -L -k --resolve "b.example.test:443:$VIP" --resolve "b.example.test:8080:$VIP" \
+		"http://b.example.test:8080/followed" | jq -r '.name + " " + .headers["x-forwarded-proto"]')
+	[ "$out" = "b1 https" ] && ok "curl -L follows it to the HTTPS service" || ko "followed: $out"
+}
+
 case_bodies() {
 	local out want
 	say "== bodies streamed both ways"
@@ -218,8 +233,10 @@ case_smuggling() {
 	printf 'GET /v1 HTTP/1.1\r\nHost: api.example.test\r\nHost: evil\r\n\r\n' >"$tmp/hosts"
 	printf 'POST /v1 HTTP/1.1\r\nHost: api.example.test\r\nContent-Length: 1, 2\r\n\r\n' >"$tmp/cl2"
 	{ printf 'GET /v1 HTTP/1.1\r\nHost: api.example.test\r\nX-Big: '; head -c 20000 /dev/zero | tr '\0' a; printf '\r\n\r\n'; } >"$tmp/bighead"
-	{ printf 'GET /v1/'; head -c 10000 /dev/zero | tr '\0' a; printf ' HTTP/1.1\r\nHost: api.example.test\r\n\r\n'; } >"$tmp/biguri"
-	printf 'POST /v1 HTTP/1.1\r\nHost: api.example.test\r\nContent-Length: 2000000\r\n\r\n' >"$tmp/bigbody"
+	# 5000 bytes of target: over max_uri = 4096 (the default would pass it)
+	{ printf 'GET /v1/'; head -c 5000 /dev/zero | tr '\0' a; printf ' HTTP/1.1\r\nHost: api.example.test\r\n\r\n'; } >"$tmp/biguri"
+	# 1,000,000 bytes: over max_body_kb = 900 (under the default 1 MiB)
+	printf 'POST /v1 HTTP/1.1\r\nHost: api.example.test\r\nContent-Length: 1000000\r\n\r\n' >"$tmp/bigbody"
 	for name in cl-te:400 chunk:400 fold:400 lf:400 hosts:400 cl2:400 bighead:431 biguri:414 bigbody:413; do
 		want=${name#*:}
 		got=$(raw "$tmp/${name%%:*}")
@@ -381,7 +398,7 @@ poll 5 lab_exec client curl -s -o /dev/null -H "Host: api.example.test" "http://
 ok "straitd serving l7 services on $VIP:80 and :443"
 lab_exec gw ip addr show dev lo | grep -q "inet $VIP/32" &&
 	ok "straitd put $VIP on the gateway's lo" || ko "$VIP is not on lo"
-for c in ${L7_E2E_CASES:-routing split tls bodies keepalive upgrade smuggling metrics access_log reload cert_reload detach}; do
+for c in ${L7_E2E_CASES:-routing split tls https_redirect bodies keepalive upgrade smuggling metrics access_log reload cert_reload detach}; do
 	"case_$c"
 done
 closing

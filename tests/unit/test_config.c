@@ -393,3 +393,52 @@ Test(config, l7_errors)
 	bad(GW L7SVC("tls = { certificates = (); }; routes = ( { name = \"r\"; rules = ( { " L7OK " } ); } );"),
 	    "needs \"certificates\"");
 }
+
+/* gateway.http: the HTTP engine's workers, timeouts and limits; and the
+ * per-service TLS switches (redirect_http, session_tickets). */
+Test(config, http_engine_settings)
+{
+	struct st_model m;
+
+	cr_assert_eq(parse(OGW(""), &m), 0, "%s", err);
+	cr_assert_eq(m.http.workers, 0);
+	cr_assert_eq(m.http.header_timeout_ms, 10000);
+	cr_assert_eq(m.http.max_head, 16384);
+	cr_assert_eq(m.http.max_body, 1u << 20);
+	st_model_free(&m);
+	cr_assert_eq(parse(OGW("http = { workers = 3; header_timeout_s = 2; idle_timeout_s = 5; "
+			       "connect_timeout_ms = 250; response_timeout_s = 7; pool_idle_s = 9; "
+			       "pool_max = 8; max_header_kb = 4; max_headers = 20; max_uri = 512; "
+			       "max_body_kb = 0; };"), &m), 0, "%s", err);
+	cr_assert_eq(m.http.workers, 3);
+	cr_assert_eq(m.http.header_timeout_ms, 2000);
+	cr_assert_eq(m.http.idle_timeout_ms, 5000);
+	cr_assert_eq(m.http.connect_timeout_ms, 250);
+	cr_assert_eq(m.http.response_timeout_ms, 7000);
+	cr_assert_eq(m.http.pool_idle_ms, 9000);
+	cr_assert_eq(m.http.pool_max, 8);
+	cr_assert_eq(m.http.max_head, 4096);
+	cr_assert_eq(m.http.max_fields, 20);
+	cr_assert_eq(m.http.max_uri, 512);
+	cr_assert_eq(m.http.max_body, 0);
+	st_model_free(&m);
+	bad(OGW("http = { workers = 65; };"), "gateway.http: \"workers\" = 65 is out of range");
+	bad(OGW("http = { max_headers = 101; };"), "\"max_headers\" = 101 is out of range");
+	bad(OGW("http = { max_header_kb = 1; max_uri = 2000; };"),
+	    "gateway.http: \"max_uri\" (2000) is longer than the whole head");
+	bad(OGW("http = { idle_timeout = 5; };"), "gateway.http: unknown key \"idle_timeout\"");
+	bad(OGW("http = 5;"), "gateway.http: must be a group");
+
+	cr_assert_eq(parse(GW L7SVC("tls = { certificates = ( { cert_file = \"/a.pem\"; key_file = \"/a.key\"; } ); "
+				    "redirect_http = 80; session_tickets = false; }; "
+				    "routes = ( { name = \"r\"; rules = ( { " L7OK " } ); } );"), &m), 0, "%s", err);
+	cr_assert_eq(m.services[0].l7->redirect_port, 80);
+	cr_assert_eq(m.services[0].l7->no_tickets, 1);
+	st_model_free(&m);
+	bad(GW L7SVC("tls = { certificates = ( { cert_file = \"/a.pem\"; key_file = \"/a.key\"; } ); "
+		     "redirect_http = 443; }; routes = ( { name = \"r\"; rules = ( { " L7OK " } ); } );"),
+	    "\"redirect_http\" = 443 is the service's own port");
+	bad(GW L7SVC("tls = { certificates = ( { cert_file = \"/a.pem\"; key_file = \"/a.key\"; } ); "
+		     "session_tickets = 1; }; routes = ( { name = \"r\"; rules = ( { " L7OK " } ); } );"),
+	    "\"session_tickets\" must be true or false");
+}

@@ -349,3 +349,41 @@ Test(tls, bad_files_are_named, .init = setup, .fini = teardown)
 	cr_assert_null(st_tls_store_load(NULL, 0, alpn, 1, NULL, garbage, sizeof(garbage)));
 	cr_assert_str_eq(garbage, "no certificate");
 }
+
+/* tls.session_tickets = false: a store without ticket keys issues no
+ * ticket, so a second connection is a full handshake (TLS 1.2 and 1.3);
+ * the same certificates with keys resume. */
+Test(tls, no_tickets_means_full_handshakes, .init = setup, .fini = teardown)
+{
+	struct st_tls_tickets *t = st_tls_tickets_new();
+	struct st_tls_store *off = load4(NULL), *on = load4(t);
+	int vers[] = { TLS1_2_VERSION, 0 };
+	size_t v;
+
+	for (v = 0; v < 2; v++) {
+		SSL_CTX *cctx = client_ctx(vers[v]);
+		struct st_tls_store *stores[2] = { off, on };
+		size_t k;
+
+		for (k = 0; k < 2; k++) {
+			struct conn first, again;
+			SSL_SESSION *sess;
+
+			cr_assert_eq(handshake(&first, stores[k], cctx, "a.example.com", NULL), 0);
+			ping(&first);
+			sess = SSL_get1_session(first.cli);
+			cr_assert_not_null(sess);
+			cr_assert_eq(handshake(&again, stores[k], cctx, "a.example.com", sess), 0);
+			cr_assert_eq(!!SSL_session_reused(again.cli), (int)k,
+				     "tickets %s, version %d: reused %d", k ? "on" : "off", vers[v],
+				     SSL_session_reused(again.cli));
+			conn_close(&again);
+			conn_close(&first);
+			SSL_SESSION_free(sess);
+		}
+		SSL_CTX_free(cctx);
+	}
+	st_tls_store_unref(off);
+	st_tls_store_unref(on);
+	st_tls_tickets_free(t);
+}
