@@ -58,6 +58,7 @@ nice=0
 body=100
 upstream=c
 strait=auto	# auto: run if it can; require: exit 1 if it cannot; off
+strait_workers=0	# gateway.http.workers; 0: one per CPU straitd may use (1 here)
 output=text
 print_configs=0
 logs=
@@ -91,6 +92,10 @@ them on exit.
                     from taking their CPUs, though not from disturbing them)
   --build DIR       where bin/http_upstream and bin/straitd are (default $build)
   --strait          require the straitd cases (exit 1 if they cannot run)
+  --strait-workers N
+                    straitd's HTTP workers (default 0: one per CPU it may run on,
+                    that is 1 on the proxy's CPU; more share that CPU: a stress
+                    setting for finding races, not a fair benchmark)
   --no-strait       do not try straitd (default: try it, skip if it cannot run)
   -o text|json      output format (progress goes to stderr either way)
   --logs DIR        keep the configs, the proxies' logs and wrk's output there
@@ -113,6 +118,7 @@ while [ $# -gt 0 ]; do
 	--upstream) upstream=${2:-}; shift 2 ;;
 	--build) build=${2:-}; shift 2 ;;
 	--strait) strait=require; shift ;;
+	--strait-workers) strait_workers=${2:-}; shift 2 ;;
 	--no-strait) strait=off; shift ;;
 	-o) output=${2:-}; shift 2 ;;
 	--print-configs) print_configs=1; shift ;;
@@ -239,6 +245,7 @@ gateway: {
   interfaces = ( { name = "px-cl"; xdp_mode = "native"; } );
   bpffs = "$1/bpffs/strait";
   api = { socket = "$1/strait-api.sock"; audit_log = "$1/strait-audit.log"; };
+  http = { workers = $strait_workers; };
 };
 services = (
   { name = "bench-http"; mode = "l7";

@@ -222,6 +222,7 @@ enum st_ev_type {
 	ST_EV_FLOW_NEW,		/* a flow got its backend (and SNAT port) */
 	ST_EV_FLOW_END,		/* a TCP flow closed: FIN both ways, or RST */
 	ST_EV_DROP,		/* a packet was dropped (reason) */
+	ST_EV_HTTP,		/* an HTTP request answered (userspace HTTP engine only) */
 	ST_EV__MAX,
 };
 

@@ -218,8 +218,8 @@ fail:
 /* ---- engine, workers ---- */
 
 enum { K_ACCEPTED, K_ACTIVE, K_TLS_OK, K_TLS_FAIL, K_REQ, K_R0, K_R1, K_R2, K_R3, K_R4,
-       K_R5, K_BAD, K_NOROUTE, K_UPFAIL, K_UPTIMEOUT, K_REUSED, K_LAT, K_LATSUM = K_LAT + ST_L7_LAT_BUCKETS,
-       K__N };
+       K_R5, K_BAD, K_NOROUTE, K_UPFAIL, K_UPTIMEOUT, K_REUSED, K_RECLOST, K_RECORDS, K_LAT,
+       K_LATSUM = K_LAT + ST_L7_LAT_BUCKETS, K__N };
 
 /* One worker's counters of one service: written by that worker only,
  * read by the metrics thread (relaxed atomics). */
@@ -253,6 +253,10 @@ struct l7__worker {
 	struct st_timer *log_timer;
 	uint64_t upnew;
 	uint64_t rng;
+	/* Request records for straitd: this worker writes head, straitd's
+	 * loop reads and advances tail (single producer, single consumer). */
+	struct st_l7_record *rec;	/* [ST_L7_RECORDS_RING] */
+	_Atomic uint64_t rec_head, rec_tail;
 };
 
 struct st_l7_engine {
@@ -273,6 +277,7 @@ struct st_l7_engine {
 	struct st_tls_tickets *tickets;
 	uint32_t grace_ms;
 	atomic_int stopping;
+	int rec_evfd;			/* wakes straitd: a ring is a quarter full */
 };
 
 /* ---- connections ---- */
@@ -303,6 +308,8 @@ struct l7__conn {
 	int redirect;			/* came on the service's plain redirect port */
 	uint32_t events;
 	char peer[INET6_ADDRSTRLEN];
+	struct sockaddr_storage peer_sa;
+	uint16_t lport;			/* the listener's port, network order */
 	struct l7__buf in, out;		/* while a head is parsed, it begins at in.off */
 	struct st_h1_parser p;
 	struct st_h1_header fields[L7__FIELDS];
@@ -461,6 +468,72 @@ static void log_str(struct l7__buf *b, const char *p, size_t n)
 	buf_add(b, "\"", 1);
 }
 
+/* The request's record into this worker's ring (see st_l7_engine_drain). */
+static void c_record(struct l7__conn *c, int status)
+{
+	struct l7__worker *w = c->w;
+	uint64_t h = atomic_load_explicit(&w->rec_head, memory_order_relaxed);
+	uint64_t t = atomic_load_explicit(&w->rec_tail, memory_order_acquire);
+	const struct l7__svc *svc = &w->conf->svcs[c->svc];
+	int head = c->p.state != ST_H1_HEAD && c->p.state != ST_H1_ERROR;
+	struct st_l7_record *r;
+	struct timespec ts;
+
+	if (!w->rec)
+		return;
+	if (h - t >= ST_L7_RECORDS_RING) {
+		CTR(c, K_RECLOST, 1);
+		return;
+	}
+	r = &w->rec[h & (ST_L7_RECORDS_RING - 1)];
+	memset(r, 0, sizeof(*r));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r->time_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	r->latency_ns = c->req_start_ns ? st_now_ns() - c->req_start_ns : 0;
+	r->bytes_in = c->bytes_in;
+	r->bytes_out = c->bytes_out;
+	r->svc = (uint32_t)c->svc;
+	r->status = (uint16_t)(status > 0 ? status : 0);
+	r->tls = c->ssl != NULL;
+	r->family = svc->key.family;
+	memcpy(r->vip, svc->key.addr, sizeof(r->vip));
+	r->vip_port = c->lport;
+	if (c->peer_sa.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&c->peer_sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && svc->key.family != ST_AF_INET6)
+			memcpy(r->client, &a->sin6_addr.s6_addr[12], 4);
+		else
+			memcpy(r->client, &a->sin6_addr, 16);
+		r->client_port = a->sin6_port;
+	} else {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&c->peer_sa;
+
+		memcpy(r->client, &a->sin_addr, 4);
+		r->client_port = a->sin_port;
+	}
+	if (head) {
+		snprintf(r->method, sizeof(r->method), "%s", c->log_method);
+		snprintf(r->host, sizeof(r->host), "%.*s", (int)sizeof(r->host) - 1, c->log_host);
+		snprintf(r->path, sizeof(r->path), "%.*s", (int)c->log_path_len, c->log_path);
+		if (c->rr.route)
+			snprintf(r->route, sizeof(r->route), "%.*s", (int)sizeof(r->route) - 1, c->rr.route->name);
+		if (c->rr.route && c->rr.backend)
+			snprintf(r->backend, sizeof(r->backend), "%.*s", (int)sizeof(r->backend) - 1, c->rr.backend->addr);
+	}
+	if (c->flags)
+		snprintf(r->flags, sizeof(r->flags), "%s", c->flags);
+	CTR(c, K_RECORDS, 1);
+	r->upstream_error = c->flags && (!strcmp(c->flags, "UF") || !strcmp(c->flags, "UT"));
+	atomic_store_explicit(&w->rec_head, h + 1, memory_order_release);
+	if (h + 1 - t == ST_L7_RECORDS_RING / 4) {
+		uint64_t one = 1;
+
+		if (write(w->e->rec_evfd, &one, sizeof(one)) < 0)
+			(void)0;	/* a wake-up already waiting is as good */
+	}
+}
+
 /* One line per request, once: time, service, client, method, host, path,
  * route/rule, backend, status, body bytes, duration, flags (Envoy's
  * letters: NR no route, UH no backend, UF upstream connection failure,
@@ -474,9 +547,12 @@ static void c_log(struct l7__conn *c, int status)
 	time_t now = time(NULL);
 	struct tm tm;
 
-	if (w->e->log_fd < 0 || c->logged)
+	if (c->logged)
 		return;
 	c->logged = 1;
+	c_record(c, status);
+	if (w->e->log_fd < 0)
+		return;
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	buf_printf(b, "{\"time\":\"%s\",\"service\":", ts);
@@ -1498,6 +1574,8 @@ static void l7__accept(struct st_loop *l, int lfd, uint32_t events, void *arg)
 		c->fd = fd;
 		c->svc = w->e->lsvc[idx];
 		c->redirect = idx >= w->e->nlisten;
+		c->lport = w->e->lkey[idx].port;
+		memcpy(&c->peer_sa, &ss, sl < sizeof(ss) ? sl : sizeof(ss));
 		CTR(c, K_ACCEPTED, 1);
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		if (ss.ss_family == AF_INET6) {
@@ -1678,6 +1756,7 @@ static void e_free(struct st_l7_engine *e)
 				close(w->lfd[j]);
 		free(w->lfd);
 		free(w->ctr);
+		free(w->rec);
 		buf_free(&w->log);
 		if (w->evfd >= 0)
 			close(w->evfd);
@@ -1691,6 +1770,8 @@ static void e_free(struct st_l7_engine *e)
 	free(e->lsvc);
 	if (e->log_fd >= 0)
 		close(e->log_fd);
+	if (e->rec_evfd >= 0)
+		close(e->rec_evfd);
 	st_tls_tickets_free(e->tickets);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
@@ -1710,6 +1791,12 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
 	pthread_mutex_init(&e->lock, NULL);
 	e->cfg = *cfg;
 	e->log_fd = -1;
+	e->rec_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (e->rec_evfd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		e_free(e);
+		return NULL;
+	}
 	if (cfg->access_log && cfg->access_log[0]) {
 		e->log_fd = open(cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		if (e->log_fd < 0) {
@@ -1788,12 +1875,13 @@ struct st_l7_engine *st_l7_engine_new(const struct st_l7_engine_cfg *cfg,
 		w->loop = st_loop_new();
 		w->lfd = malloc(sizeof(*w->lfd) * (e->nlfd + 1));
 		w->ctr = calloc(e->nlisten + 1, sizeof(*w->ctr));
+		w->rec = calloc(ST_L7_RECORDS_RING, sizeof(*w->rec));
 		w->conf = e->pending;
 		conf_ref(w->conf);
 		for (j = 0; w->lfd && j < e->nlfd; j++)
 			w->lfd[j] = -1;
 		w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (!w->loop || !w->lfd || !w->ctr || w->evfd < 0 ||
+		if (!w->loop || !w->lfd || !w->ctr || !w->rec || w->evfd < 0 ||
 		    st_loop_add(w->loop, w->evfd, EPOLLIN, w_msg, w)) {
 			snprintf(err, errlen, "worker %u: %s", i, strerror(errno ? errno : ENOMEM));
 			goto fail;
@@ -1884,12 +1972,39 @@ int st_l7_engine_stats(const struct st_l7_engine *e, size_t svc, struct st_l7_st
 		out->upstream_connect_failures += v[K_UPFAIL];
 		out->upstream_timeouts += v[K_UPTIMEOUT];
 		out->upstream_reused += v[K_REUSED];
+		out->records_lost += v[K_RECLOST];
+		out->records += v[K_RECORDS];
 		for (k = 0; k < ST_L7_LAT_BUCKETS; k++)
 			out->latency[k] += v[K_LAT + k];
 		out->latency_sum_us += v[K_LATSUM];
 	}
 	return 0;
 }
+
+size_t st_l7_engine_drain(struct st_l7_engine *e,
+			  void (*cb)(void *arg, const struct st_l7_record *r), void *arg)
+{
+	uint64_t one, h, t;
+	size_t n = 0;
+	unsigned i;
+
+	if (read(e->rec_evfd, &one, sizeof(one)) < 0)
+		(void)0;		/* nothing was signalled: fine */
+	for (i = 0; i < e->nworkers; i++) {
+		struct l7__worker *w = &e->w[i];
+
+		if (!w->rec)
+			continue;
+		t = atomic_load_explicit(&w->rec_tail, memory_order_relaxed);
+		h = atomic_load_explicit(&w->rec_head, memory_order_acquire);
+		for (; t != h; t++, n++)
+			cb(arg, &w->rec[t & (ST_L7_RECORDS_RING - 1)]);
+		atomic_store_explicit(&w->rec_tail, t, memory_order_release);
+	}
+	return n;
+}
+
+int st_l7_engine_record_fd(const struct st_l7_engine *e) { return e->rec_evfd; }
 
 void st_l7_engine_stop(struct st_l7_engine *e, uint32_t grace_ms)
 {

@@ -56,9 +56,40 @@ struct st_l7_stats {
 	uint64_t requests, responses[6];	/* [1..5]: 1xx..5xx; [0]: none sent */
 	uint64_t bad_requests, no_route, upstream_connect_failures, upstream_timeouts;
 	uint64_t upstream_reused;
+	uint64_t records;		/* request records written for straitd */
+	uint64_t records_lost;		/* request records a full ring lost */
 	uint64_t latency[ST_L7_LAT_BUCKETS];	/* request head in -> response out, not cumulative */
 	uint64_t latency_sum_us;
 };
+
+/* One answered request, as the workers hand it to straitd (flow records
+ * of type http, per-route and per-backend metrics). Strings are cut to
+ * fit and NUL-terminated. */
+struct st_l7_record {
+	uint64_t time_ns;		/* CLOCK_REALTIME when it completed */
+	uint64_t latency_ns;		/* request head in -> response complete */
+	uint64_t bytes_in, bytes_out;	/* request and response body bytes */
+	uint32_t svc;			/* index among the l7 services */
+	uint16_t status;		/* 0: no answer (the client left) */
+	uint8_t tls, family;		/* family: ST_AF_INET / ST_AF_INET6 */
+	uint32_t client[4], vip[4];	/* network order */
+	uint16_t client_port, vip_port;	/* network order */
+	char method[16], host[96], path[192];
+	char route[48], backend[48], flags[4];
+	uint8_t upstream_error;		/* the backend failed or timed out (flags UF/UT) */
+};
+
+/* Records wait in a ring per worker (ST_L7_RECORDS_RING); a full ring
+ * loses the record and counts it (st_l7_stats.records_lost). */
+#define ST_L7_RECORDS_RING 8192
+
+/* Hand every waiting record to cb (on the caller's thread); the number
+ * handed. */
+size_t st_l7_engine_drain(struct st_l7_engine *e,
+			  void (*cb)(void *arg, const struct st_l7_record *r), void *arg);
+/* Readable (an eventfd) when a worker's ring is a quarter full: drain
+ * then, and on a timer for the rest. */
+int st_l7_engine_record_fd(const struct st_l7_engine *e);
 
 /* Build the snapshot for the l7 services of m, listen, start the workers.
  * NULL with a reason naming the service (or file) in err. */

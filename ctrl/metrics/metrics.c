@@ -31,6 +31,7 @@
 #include "ctrl/core/loop.h"
 #include "ctrl/metrics/metrics.h"
 #include "ctrl/l7/proxy.h"
+#include "ctrl/l7/reqstats.h"
 #include "ctrl/observe/observe.h"
 #include "ctrl/straitd/daemon.h"
 #include "ctrl/xdp/engine.h"
@@ -444,6 +445,113 @@ static void met__http(struct met__out *o, const struct st_daemon *d)
 	free(st);
 }
 
+/* A row's labels: service and route, or service and backend. */
+static void met__rs_labels(struct met__out *o, const char *name, const struct st_reqstats_row *r,
+			   const char *label, const char *val)
+{
+	o->err |= st_buf_printf(o->b, "%s{service=\"", name);
+	met__esc(o, r->service);
+	o->err |= st_buf_printf(o->b, "\",%s=\"", r->route[0] ? "route" : "backend");
+	met__esc(o, r->route[0] ? r->route : r->backend);
+	if (label) {
+		o->err |= st_buf_printf(o->b, "\",%s=\"", label);
+		met__esc(o, val);
+	}
+	o->err |= st_buf_append(o->b, "\"} ", 3);
+}
+
+/* Per route and per backend (ctrl/l7/reqstats.h): requests by status
+ * class, latency, upstream errors; and the records that did not count. */
+static void met__http_rows(struct met__out *o, const struct st_daemon *d)
+{
+	static const char *const codes[] = { "none", "1xx", "2xx", "3xx", "4xx", "5xx" };
+	static const char *const kind[2] = { "route", "backend" };
+	const struct st_reqstats_row *rows;
+	struct st_l7_stats st;
+	size_t n, i, k, l7i = 0;
+	int which;
+	char name[96], le[32];
+
+	if (!d->l7 || !d->reqstats)
+		return;
+	rows = st_reqstats_rows(d->reqstats, &n);
+	for (which = 0; which < 2; which++) {
+		snprintf(name, sizeof(name), "strait_http_%s_requests_total", kind[which]);
+		met__head(o, name, "counter", which ? "Requests by backend and status class "
+			  "(none: the client left first)." : "Requests by route and status class.");
+		for (i = 0; i < n; i++) {
+			if ((rows[i].route[0] == 0) != which || (!rows[i].route[0] && !rows[i].backend[0]))
+				continue;
+			for (k = 0; k < 6; k++) {
+				met__rs_labels(o, name, &rows[i], "code", codes[k]);
+				o->err |= st_buf_printf(o->b, "%llu\n",
+							(unsigned long long)rows[i].by_class[k]);
+			}
+		}
+		snprintf(name, sizeof(name), "strait_http_%s_request_duration_seconds", kind[which]);
+		met__head(o, name, "histogram", "Requests: head received to response complete.");
+		for (i = 0; i < n; i++) {
+			unsigned long long cum = 0;
+			char bn[128];
+
+			if ((rows[i].route[0] == 0) != which || (!rows[i].route[0] && !rows[i].backend[0]))
+				continue;
+			snprintf(bn, sizeof(bn), "%s_bucket", name);
+			for (k = 0; k < ST_L7_LAT_BUCKETS; k++) {
+				cum += rows[i].latency[k];
+				if (k < ST_L7_LAT_BUCKETS - 1)
+					snprintf(le, sizeof(le), "%g", st_l7_lat_bounds[k]);
+				else
+					snprintf(le, sizeof(le), "+Inf");
+				met__rs_labels(o, bn, &rows[i], "le", le);
+				o->err |= st_buf_printf(o->b, "%llu\n", cum);
+			}
+			snprintf(bn, sizeof(bn), "%s_sum", name);
+			met__rs_labels(o, bn, &rows[i], NULL, NULL);
+			o->err |= st_buf_printf(o->b, "%.6f\n", (double)rows[i].latency_sum_us / 1e6);
+			snprintf(bn, sizeof(bn), "%s_count", name);
+			met__rs_labels(o, bn, &rows[i], NULL, NULL);
+			o->err |= st_buf_printf(o->b, "%llu\n", cum);
+		}
+	}
+	met__head(o, "strait_http_backend_upstream_errors_total", "counter",
+		  "Requests whose backend refused, broke or timed out (flags UF, UT).");
+	for (i = 0; i < n; i++) {
+		if (rows[i].route[0] || !rows[i].backend[0])
+			continue;
+		met__rs_labels(o, "strait_http_backend_upstream_errors_total", &rows[i], NULL, NULL);
+		o->err |= st_buf_printf(o->b, "%llu\n", (unsigned long long)rows[i].upstream_errors);
+	}
+	met__head(o, "strait_http_records_total", "counter",
+		  "Request records of the workers: written for straitd, or lost to a full ring "
+		  "(then in neither the route and backend counters nor the flow records; the "
+		  "service counters have them).");
+	for (i = 0; i < d->model.nservices; i++) {
+		const struct st_model_service *s = &d->model.services[i];
+
+		if (!s->l7)
+			continue;
+		st_l7_engine_stats(d->l7, l7i++, &st);
+		met__http_line(o, "strait_http_records_total", s, "result", "written", st.records);
+		met__http_line(o, "strait_http_records_total", s, "result", "lost", st.records_lost);
+	}
+	met__head(o, "strait_http_records_read_total", "counter",
+		  "Request records straitd has read (written minus read: not yet counted).");
+	for (i = 0; i < n; i++) {
+		if (rows[i].route[0] || rows[i].backend[0])
+			continue;
+		o->err |= st_buf_printf(o->b, "strait_http_records_read_total{service=\"");
+		met__esc(o, rows[i].service);
+		o->err |= st_buf_printf(o->b, "\"} %llu\n", (unsigned long long)(
+			rows[i].by_class[0] + rows[i].by_class[1] + rows[i].by_class[2] +
+			rows[i].by_class[3] + rows[i].by_class[4] + rows[i].by_class[5]));
+	}
+	met__head(o, "strait_http_stats_overflow_total", "counter",
+		  "Requests not counted by route or backend: more label sets than straitd keeps.");
+	met__one(o, "strait_http_stats_overflow_total", NULL, NULL,
+		 st_reqstats_overflow(d->reqstats));
+}
+
 /* The last count of live conntrack entries (straitd, every 10 s). */
 static void met__ct(struct met__out *o, const struct st_daemon *d)
 {
@@ -637,6 +745,7 @@ int st_metrics_render(const struct st_daemon *d, struct st_buf *out)
 	met__ct(&o, d);
 	met__records(&o, d, n);
 	met__http(&o, d);
+	met__http_rows(&o, d);
 	met__api(&o, d);
 	met__process(&o);
 	if (o.err)

@@ -126,7 +126,7 @@ const char *st_obs_verdict_name(unsigned int v)
 
 const char *st_obs_type_name(unsigned int t)
 {
-	static const char *const n[] = { "none", "flow_new", "flow_end", "drop" };
+	static const char *const n[] = { "none", "flow_new", "flow_end", "drop", "http" };
 
 	return t < sizeof(n) / sizeof(n[0]) ? n[t] : "none";
 }
@@ -248,8 +248,8 @@ static int obs__set(struct st_obs_filter *f, const char *k, const char *v,
 		    uint64_t now_ns, char *err, size_t errlen)
 {
 	static const char *const verdicts[] = { NULL, "forwarded", "dropped", "passed" };
-	static const char *const types[] = { NULL, "new", "end", "drop" };
-	static const char *const types_long[] = { NULL, "flow_new", "flow_end", "drop" };
+	static const char *const types[] = { NULL, "new", "end", "drop", "http" };
+	static const char *const types_long[] = { NULL, "flow_new", "flow_end", "drop", "http" };
 	char *end;
 	unsigned long n;
 	int i;
@@ -263,8 +263,8 @@ static int obs__set(struct st_obs_filter *f, const char *k, const char *v,
 			goto bad;
 		f->verdict = (uint8_t)i;
 	} else if (!strcmp(k, "type")) {
-		if ((i = obs__name_index(v, types, 4)) <= 0 &&
-		    (i = obs__name_index(v, types_long, 4)) <= 0)
+		if ((i = obs__name_index(v, types, ST_EV__MAX)) <= 0 &&
+		    (i = obs__name_index(v, types_long, ST_EV__MAX)) <= 0)
 			goto bad;
 		f->type = (uint8_t)i;
 	} else if (!strcmp(k, "protocol")) {
@@ -384,20 +384,33 @@ static void obs__addr(const __be32 *a, int family, char *out, size_t len)
 
 /* JSON string body: names come from the config (printable, no quotes by
  * validation), but escape anyway. */
-static int obs__str(struct st_buf *o, const char *s)
+/* A string's JSON escape, without the quotes. Control bytes become
+ * \u00XX; so do bytes above 0x7e when `bytes` is set (paths and hosts
+ * off the wire are bytes, not necessarily UTF-8; names from the config
+ * pass through). */
+static int obs__str_esc(struct st_buf *o, const char *s, int bytes)
 {
-	int err = st_buf_append(o, "\"", 1);
+	int err = 0;
 
 	for (; !err && *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\')
 			err = st_buf_printf(o, "\\%c", c);
-		else if (c < 0x20)
+		else if (c < 0x20 || (bytes && c >= 0x7f))
 			err = st_buf_printf(o, "\\u%04x", c);
 		else
 			err = st_buf_append(o, s, 1);
 	}
+	return err;
+}
+
+static int obs__str(struct st_buf *o, const char *s)
+{
+	int err = st_buf_append(o, "\"", 1);
+
+	if (!err)
+		err = obs__str_esc(o, s, 0);
 	return err ? err : st_buf_append(o, "\"", 1);
 }
 
@@ -419,6 +432,37 @@ static int obs__tcp_flags(struct st_buf *o, uint8_t fl)
 	return err ? err : st_buf_append(o, "}", 1);
 }
 
+/* Hubble's l7 object for an HTTP record, plus route and flags. */
+static int obs__http_json(struct st_buf *o, const struct st_flow_rec *r)
+{
+	const struct st_obs_http *h = &r->http;
+	int err;
+
+	err = st_buf_printf(o, "\"l7\":{\"type\":\"RESPONSE\",\"latency_ns\":%llu,"
+			    "\"http\":{\"code\":%u,\"method\":", (unsigned long long)h->latency_ns,
+			    h->status);
+	if (!err)
+		err = st_buf_append(o, "\"", 1);
+	if (!err)
+		err = obs__str_esc(o, h->method, 1);
+	if (!err)
+		err = st_buf_printf(o, "\",\"url\":\"%s://", h->tls ? "https" : "http");
+	if (!err)
+		err = obs__str_esc(o, h->host, 1);
+	if (!err)
+		err = obs__str_esc(o, h->path, 1);
+	if (!err)
+		err = st_buf_printf(o, "\",\"protocol\":\"HTTP/1.1\"}");
+	if (!err && h->route[0]) {
+		err = st_buf_append(o, ",\"route\":", 9);
+		if (!err)
+			err = obs__str(o, h->route);
+	}
+	if (!err && h->flags[0])
+		err = st_buf_printf(o, ",\"flags\":\"%s\"", h->flags);
+	return err ? err : st_buf_append(o, "},", 2);
+}
+
 int st_obs_rec_json(const struct st_flow_rec *r, struct st_buf *o)
 {
 	const struct st_flow_event *e = &r->ev;
@@ -437,7 +481,9 @@ int st_obs_rec_json(const struct st_flow_rec *r, struct st_buf *o)
 	if (!err && e->type == ST_EV_DROP)
 		err = st_buf_printf(o, "\"drop_reason\":\"%s\",", st_obs_drop_name(e->reason));
 	if (!err)
-		err = st_buf_printf(o, "\"Type\":\"L3_L4\",");
+		err = st_buf_printf(o, "\"Type\":\"%s\",", e->type == ST_EV_HTTP ? "L7" : "L3_L4");
+	if (!err && e->type == ST_EV_HTTP)
+		err = obs__http_json(o, r);
 	if (!err && e->family) {
 		obs__addr(e->saddr, e->family, src, sizeof(src));
 		obs__addr(e->daddr, e->family, dst, sizeof(dst));
@@ -488,8 +534,11 @@ int st_obs_rec_json(const struct st_flow_rec *r, struct st_buf *o)
 				    e->flags & ST_EV_F_DSR ? "dsr" : "nat");
 	if (!err && e->snat_port)
 		err = st_buf_printf(o, ",\"snat_port\":%u", ntohs(e->snat_port));
-	if (!err && e->type != ST_EV_FLOW_END)
+	if (!err && e->type != ST_EV_FLOW_END && e->type != ST_EV_HTTP)
 		err = st_buf_printf(o, ",\"packet_length\":%u", e->len);
+	if (!err && e->type == ST_EV_HTTP)
+		err = st_buf_printf(o, ",\"bytes_in\":%llu,\"bytes_out\":%llu",
+				    (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_out);
 	if (!err && e->type == ST_EV_FLOW_END)
 		err = st_buf_printf(o, ",\"packets_in\":%llu,\"bytes_in\":%llu,"
 				    "\"packets_out\":%llu,\"bytes_out\":%llu,"

@@ -28,6 +28,19 @@ enum st_obs_verdict {
 	ST_OBS_VERDICT__MAX,
 };
 
+/* What an HTTP record (ST_EV_HTTP) adds: the request as the HTTP engine
+ * answered it. Strings are cut to fit. */
+struct st_obs_http {
+	uint16_t status;		/* 0: the client left before an answer */
+	uint8_t tls;
+	char method[16];
+	char host[96];
+	char path[192];			/* with the query */
+	char route[48];			/* "" when no route matched */
+	char flags[4];			/* Envoy-like response flags, "" for none */
+	uint64_t latency_ns;		/* request head in -> response complete */
+};
+
 struct st_flow_rec {
 	uint64_t seq;			/* 1, 2, 3, ... in arrival order */
 	uint64_t time_ns;		/* CLOCK_REALTIME */
@@ -36,6 +49,7 @@ struct st_flow_rec {
 	char service[ST_OBS_NAME_MAX];	/* "" when none */
 	char backend[ST_OBS_NAME_MAX];	/* "10.1.0.11:8080", "[fd00::1]:80", "" */
 	char iface[16];			/* ingress interface name, "" if unknown */
+	struct st_obs_http http;	/* ST_EV_HTTP only */
 };
 
 /* A filter; zeroed = everything. Fields are ANDed. */

@@ -276,7 +276,8 @@ static int ctl__since(const char *v, char *out, size_t len)
 static int ctl__obs_path(const struct ctl_obs *o, char *path, size_t len)
 {
 	static const char *const verdicts[] = { "forwarded", "dropped", "passed", NULL };
-	static const char *const types[] = { "new", "end", "drop", "flow_new", "flow_end", NULL };
+	static const char *const types[] = { "new", "end", "drop", "flow_new", "flow_end", "http",
+					     NULL };
 	static const char *const protos[] = { "tcp", "udp", "icmp", "icmpv6", NULL };
 	const char *keys[] = { "service", "verdict", "type", "protocol", "ip", "port", "last",
 			       "since" };
@@ -385,15 +386,19 @@ static const struct ctl_cmd ctl__cmds[] = {
 	{ "backend", "drain", "SERVICE ADDR:PORT", 2,
 	  "weight 0: no new flows, established flows stay",
 	  "The same as set-weight ... 0. Needs role operator; audited.\n", ctl__drain },
-	{ NULL, "observe", "[--follow] [FILTERS]", 0, "flow records: new flows, flow ends and drops",
+	{ NULL, "observe", "[--follow] [FILTERS]", 0,
+	  "flow records: new flows, flow ends, drops and HTTP requests",
 	  "Prints the records straitd holds (oldest first), one line each, e.g.\n"
 	  "  08:21:03.123456 FORWARDED flow_new TCP 10.0.0.5:40312 -> 192.0.2.10:80 web -> "
 	  "10.1.0.11:8080 (nat, snat port 31022) SYN\n"
+	  "  08:21:04.000120 FORWARDED http TCP 10.0.0.5:40400 -> 192.0.2.20:443 www -> "
+	  "10.1.0.11:8080 GET https://api.example.com/v1 200 1.250 ms route api\n"
 	  "Times are local. With -o json, the API's JSON lines as they are.\n\n"
 	  "Filters (all must match):\n"
 	  "  --service NAME        records of this service\n"
 	  "  --verdict V           forwarded, dropped or passed\n"
-	  "  --type T              new (flow_new), end (flow_end) or drop\n"
+	  "  --type T              new (flow_new), end (flow_end), drop, or http (requests\n"
+	  "                        answered by the HTTP engine)\n"
 	  "  --ip ADDR             source or destination address (IPv4 or IPv6)\n"
 	  "  --port N              source or destination port\n"
 	  "  --protocol P          tcp, udp, icmp or icmpv6\n"

@@ -370,6 +370,24 @@ static void pr__flow_end(struct pr__line *l, json_t *r)
 	pr__add(l, ", %s", pr__str(r, "ended_by"));
 }
 
+/* An HTTP record: method, URL, status, latency, route, flags. */
+static void pr__http(struct pr__line *l, json_t *r)
+{
+	json_t *l7 = json_object_get(r, "l7"), *h = json_object_get(l7, "http");
+	long long code = pr__int(h, "code");
+
+	pr__add(l, " %s %s ", pr__str(h, "method"), pr__str(h, "url"));
+	if (code)
+		pr__add(l, "%lld", code);
+	else
+		pr__add(l, "(no answer)");
+	pr__add(l, " %.3f ms", (double)pr__int(l7, "latency_ns") / 1e6);
+	if (json_object_get(l7, "route"))
+		pr__add(l, " route %s", pr__str(l7, "route"));
+	if (json_object_get(l7, "flags"))
+		pr__add(l, " flags %s", pr__str(l7, "flags"));
+}
+
 void ctl_print_flow(json_t *r)
 {
 	struct pr__line l = { .n = 0 };
@@ -390,6 +408,8 @@ void ctl_print_flow(json_t *r)
 	}
 	if (!strcmp(ev, "flow_end"))
 		pr__flow_end(&l, r);
+	if (!strcmp(ev, "http"))
+		pr__http(&l, r);
 	if (!strcmp(pr__str(r, "traffic_direction"), "EGRESS"))
 		pr__add(&l, " (reply)");
 	printf("%s\n", l.s);

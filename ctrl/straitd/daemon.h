@@ -51,6 +51,7 @@ struct st_daemon {
 	struct st_api *api;
 	struct st_observe *observe;	/* flow records; NULL when off */
 	struct st_l7_engine *l7;	/* the HTTP engine; NULL without l7 services */
+	struct st_reqstats *reqstats;	/* its per-route/backend counters (ctrl/l7/reqstats.h) */
 	uint64_t started_ms;
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t applies;		/* programming passes of the data path */

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 #include "ctrl/straitd/daemon.h"
 #include "ctrl/straitd/records.h"
 #include "ctrl/l7/proxy.h"
+#include "ctrl/l7/reqstats.h"
+#include "ctrl/observe/observe.h"
 #include "ctrl/l7/vip.h"
 #include <sys/epoll.h>
 
@@ -170,6 +173,89 @@ static void straitd__on_signal(struct st_loop *l, int fd, uint32_t events, void 
 
 /* Once a minute: re-apply (diff-only, so cheap) to release the ids of
  * backends that left the model long ago and refresh neighbour entries. */
+/* ---- the HTTP engine's request records ---- */
+
+#define STRAITD__L7_DRAIN_MS 200
+
+struct straitd__l7 {
+	struct st_daemon *d;
+	size_t *model_of;		/* l7 service index -> model index */
+	size_t n;
+};
+
+static void straitd__l7_one(void *arg, const struct st_l7_record *r)
+{
+	struct straitd__l7 *x = arg;
+	struct st_daemon *d = x->d;
+	const char *svc = r->svc < x->n ? d->model.services[x->model_of[r->svc]].name : "";
+	struct st_flow_rec rec;
+
+	if (d->reqstats)
+		st_reqstats_add(d->reqstats, svc, r);
+	if (!d->observe)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.time_ns = r->time_ns;
+	rec.ev.type = ST_EV_HTTP;
+	rec.ev.family = r->family;
+	rec.ev.proto = IPPROTO_TCP;
+	memcpy(rec.ev.saddr, r->client, sizeof(rec.ev.saddr));
+	memcpy(rec.ev.daddr, r->vip, sizeof(rec.ev.daddr));
+	rec.ev.sport = r->client_port;
+	rec.ev.dport = r->vip_port;
+	rec.ev.bytes_in = r->bytes_in;
+	rec.ev.bytes_out = r->bytes_out;
+	rec.ev.duration_ns = r->latency_ns;
+	/* Refused as malformed or over a limit: DROPPED; anything answered,
+	 * by a backend or by the engine (redirects, 404, 502), FORWARDED. */
+	rec.verdict = !strcmp(r->flags, "BR") ? ST_OBS_DROPPED : ST_OBS_FORWARDED;
+	snprintf(rec.service, sizeof(rec.service), "%s", svc);
+	snprintf(rec.backend, sizeof(rec.backend), "%s", r->backend);
+	rec.http.status = r->status;
+	rec.http.tls = r->tls;
+	rec.http.latency_ns = r->latency_ns;
+	snprintf(rec.http.method, sizeof(rec.http.method), "%s", r->method);
+	snprintf(rec.http.host, sizeof(rec.http.host), "%s", r->host);
+	snprintf(rec.http.path, sizeof(rec.http.path), "%s", r->path);
+	snprintf(rec.http.route, sizeof(rec.http.route), "%s", r->route);
+	snprintf(rec.http.flags, sizeof(rec.http.flags), "%s", r->flags);
+	st_observe_push(d->observe, &rec);
+}
+
+static void straitd__l7_drain(struct st_daemon *d)
+{
+	struct straitd__l7 x = { .d = d };
+	size_t i;
+
+	if (!d->l7)
+		return;
+	x.model_of = calloc(d->model.nservices + 1, sizeof(*x.model_of));
+	if (!x.model_of)
+		return;		/* the records wait for the next turn */
+	for (i = 0; i < d->model.nservices; i++)
+		if (d->model.services[i].l7)
+			x.model_of[x.n++] = i;
+	st_l7_engine_drain(d->l7, straitd__l7_one, &x);
+	free(x.model_of);
+}
+
+static void straitd__l7_wake(struct st_loop *l, int fd, uint32_t events, void *arg)
+{
+	(void)l;
+	(void)fd;
+	(void)events;
+	straitd__l7_drain(arg);
+}
+
+static void straitd__l7_tick(struct st_loop *l, void *arg)
+{
+	struct st_daemon *d = arg;
+
+	straitd__l7_drain(d);
+	if (d->l7)
+		st_timer_start(l, STRAITD__L7_DRAIN_MS, straitd__l7_tick, d);
+}
+
 #define STRAITD__TICK_MS 60000
 
 static void straitd__tick(struct st_loop *l, void *arg)
@@ -234,6 +320,16 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 		lc.limits.max_body = h->max_body ? h->max_body : UINT64_MAX;
 		c.l7 = st_l7_engine_new(&lc, &d->model, lerr, sizeof(lerr));
 		d->l7 = c.l7;
+		d->reqstats = c.l7 ? st_reqstats_new() : NULL;
+		if (c.l7 && (!d->reqstats ||
+			     st_loop_add(d->loop, st_l7_engine_record_fd(c.l7), EPOLLIN,
+					 straitd__l7_wake, d))) {
+			snprintf(lerr, sizeof(lerr), "cannot follow the engine's request records");
+			st_l7_engine_stop(c.l7, 0);
+			c.l7 = d->l7 = NULL;
+		}
+		if (c.l7)
+			st_timer_start(d->loop, STRAITD__L7_DRAIN_MS, straitd__l7_tick, d);
 		if (!c.l7) {
 			st_err("l7: %s", lerr);
 			st_records_stop(c.records);
@@ -269,8 +365,12 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 	straitd__ct_scan(d->loop, &c);
 	fprintf(stderr, "straitd: ready (%zu services)\n", d->model.nservices);
 	rc = st_loop_run(d->loop);
+	if (c.l7)
+		st_loop_del(d->loop, st_l7_engine_record_fd(c.l7));
 	d->l7 = NULL;
 	st_l7_engine_stop(c.l7, 5000);	/* requests in flight get 5 s */
+	st_reqstats_free(d->reqstats);
+	d->reqstats = NULL;
 	d->on_reload = NULL;
 	st_metrics_free(metrics);
 	st_api_free(d->api);

@@ -23,6 +23,9 @@ from urllib.parse import urlparse, parse_qs
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Header and body go out in separate writes: without this, Nagle holds
+    # the body for the proxy's delayed ACK (40 ms a response).
+    disable_nagle_algorithm = True
     server_version = "strait-test"
 
     def setup(self):

@@ -89,6 +89,8 @@ services = (
             request_headers = { set = ( { name = "x-route"; value = "api-v1"; } ); }; },
           { matches = ( { path = "/old"; path_type = "exact"; } );
             redirect = { path = "/new"; status = 301; }; } ); },
+      { name = "rec"; hosts = ( "rec.example.test" );   # only case_records uses it
+        rules = ( { backends = ( { name = "one"; servers = ( { address = "10.1.0.11:8080"; } ); } ); } ); },
       { name = "www"; hosts = ( "*.example.test" );
         rules = (
           { backends = ( { name = "stable"; weight = 90;
@@ -158,8 +160,10 @@ case_routing() {
 }
 
 case_split() {
-	local i n4 out n=400 tol
+	local i n4 out n=400 tol b4_before b4_after
 	say "== weighted split 90/10 and a header variant"
+	poll 3 records_settled || ko "request records not read within 3 s"
+	b4_before=$(metric 'strait_http_backend_requests_total{service="web",backend="10.1.0.14:8080",code="2xx"}')
 	: >"$tmp/split.txt"
 	for i in $(seq 1 $n); do echo "url = \"http://$VIP/\""; done >"$tmp/urls.cfg"
 	c -H "Host: www.example.test" -K "$tmp/urls.cfg" | jq -r .name >"$tmp/split.txt"
@@ -170,6 +174,9 @@ case_split() {
 		[ "$n4" -le $((n / 10 + tol)) ] && ok "90/10 split within 4 sigma" || ko "split"
 	out=$(for i in $(seq 1 20); do get www.example.test / -H "x-canary: always" | jq -r .name; done | sort -u)
 	[ "$out" = b4 ] && ok "x-canary: always pins all 20 to canary" || ko "variant: $out"
+	poll 3 b4_metric_is $((b4_before + n4 + 20)) &&
+		ok "per-backend metric: canary 2xx went up by the client's count ($n4 + 20)" ||
+		ko "canary backend 2xx: $b4_before -> $(metric 'strait_http_backend_requests_total{service="web",backend="10.1.0.14:8080",code="2xx"}'), client saw $n4 + 20"
 }
 
 case_tls() {
@@ -273,6 +280,23 @@ print(head.split(b"\r\n")[0].decode(), "echo-ok" if got == msg else "echo-bad %d
 		ok "Upgrade: 101 passed through, 24 KB echoed through the tunnel" || ko "upgrade: $out"
 }
 
+# records_settled: straitd has read every request record the workers
+# wrote (they are drained every 200 ms), so the per-route and per-backend
+# counters are up to date.
+records_settled() {
+	local m
+	m=$(lab_gw_exec curl -s http://127.0.0.1:9478/metrics)
+	[ -n "$m" ] && awk '$1 == "strait_http_records_total{service=\"web\",result=\"written\"}" { w = $2 }
+		$1 == "strait_http_records_read_total{service=\"web\"}" { r = $2 }
+		END { exit !(w != "" && w == r) }' <<<"$m"
+}
+
+# b4_metric_is N: the canary backend's 2xx counter is N (records are
+# drained every 200 ms, so poll).
+b4_metric_is() {
+	[ "$(metric 'strait_http_backend_requests_total{service="web",backend="10.1.0.14:8080",code="2xx"}')" = "$1" ]
+}
+
 # metric NAME{LABELS}: its value from straitd's exporter (0 if absent).
 metric() {
 	lab_gw_exec curl -s http://127.0.0.1:9478/metrics |
@@ -293,6 +317,43 @@ case_metrics() {
 	[ "$tls" -ge 3 ] && ok "TLS handshakes counted" || ko "TLS handshakes: $tls"
 	[ "$(metric 'strait_http_rejected_total{service="web",reason="bad_request"}')" -ge 9 ] &&
 		ok "the refused requests are counted" || ko "rejected: $(metric 'strait_http_rejected_total{service="web",reason="bad_request"}')"
+}
+
+# http_records FILTER...: straitctl observe's JSON lines of type http.
+http_records() { "$STRAITCTL" observe --type http -o json "$@" 2>/dev/null; }
+# rec_count N JQ: exactly N http records (--last 2000) match the jq filter.
+rec_count() {
+	[ "$(http_records --last 2000 | jq -c "select($2)" | wc -l)" = "$1" ]
+}
+route_rec_is() { [ "$(metric 'strait_http_route_requests_total{service="web",route="rec",code="2xx"}')" = "$1" ]; }
+
+case_records() {
+	local i line sel
+	say "== HTTP records in straitctl observe; per-route metrics"
+	for i in $(seq 1 30); do printf 'url = "http://%s/v1/rec-%d?k=v"\noutput = /dev/null\n' "$VIP" "$i"; done >"$tmp/rec.cfg"
+	c -H "Host: rec.example.test" -K "$tmp/rec.cfg"
+	sel='.event == "http" and .Type == "L7" and (.l7.http.url | startswith("http://rec.example.test/v1/rec-"))'
+	poll 3 rec_count 30 "$sel" && ok "30 requests -> exactly 30 http records" ||
+		ko "http records: $(http_records --last 2000 | jq -c "select($sel)" | wc -l) of 30"
+	rec_count 30 "$sel"' and .verdict == "FORWARDED" and .l7.http.code == 200 and .l7.http.method == "GET"
+		and .service == "web" and .backend == "10.1.0.11:8080" and .l7.route == "rec"
+		and .IP.source == "'"$LAB_CLIENT4"'" and .IP.destination == "'"$VIP"'"
+		and .l4.TCP.destination_port == 80 and .l7.latency_ns > 0' &&
+		ok "each names service, route, backend, client, status and latency" ||
+		ko "record fields: $(http_records --last 2000 | jq -c "select($sel)" | head -1)"
+	rec_count 1 '.l7.http.url == "http://rec.example.test/v1/rec-7?k=v"' &&
+		ok "the URL keeps its path and query" || ko "rec-7 URL"
+	poll 3 records_settled && route_rec_is 30 && ok "per-route metric: route rec counts exactly the 30 (2xx)" ||
+		ko "route rec 2xx: $(metric 'strait_http_route_requests_total{service="web",route="rec",code="2xx"}')"
+	# (the smuggling case sent nine refused requests)
+	rec_count 0 '.verdict == "DROPPED" and .l7.flags != "BR"' &&
+		[ "$(http_records --verdict dropped --last 50 | wc -l)" -ge 9 ] &&
+		ok "refused requests are DROPPED records with flag BR" || ko "DROPPED BR records: $(http_records --verdict dropped --last 50 | wc -l)"
+	line=$("$STRAITCTL" observe --type http --last 2000 | grep -F 'GET http://rec.example.test/v1/rec-3?k=v 200' | head -1)
+	[[ "$line" == *"FORWARDED http TCP $LAB_CLIENT4:"*" -> $VIP:80 web -> 10.1.0.11:8080 GET "*" route rec"* ]] &&
+		ok "human line: $line" || ko "human line: '$line'"
+	[ "$(metric 'strait_http_records_total{service="web",result="lost"}')" = 0 ] && ok "no request record lost" ||
+		ko "records lost: $(metric 'strait_http_records_total{service="web",result="lost"}')"
 }
 
 # access_has JQ-FILTER: some access log line matches (the log is flushed
@@ -398,7 +459,7 @@ poll 5 lab_exec client curl -s -o /dev/null -H "Host: api.example.test" "http://
 ok "straitd serving l7 services on $VIP:80 and :443"
 lab_exec gw ip addr show dev lo | grep -q "inet $VIP/32" &&
 	ok "straitd put $VIP on the gateway's lo" || ko "$VIP is not on lo"
-for c in ${L7_E2E_CASES:-routing split tls https_redirect bodies keepalive upgrade smuggling metrics access_log reload cert_reload detach}; do
+for c in ${L7_E2E_CASES:-routing split tls https_redirect bodies keepalive upgrade smuggling metrics records access_log reload cert_reload detach}; do
 	"case_$c"
 done
 closing

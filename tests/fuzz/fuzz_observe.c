@@ -26,6 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.verdict = r.ev.pad0;		/* any byte, named or not */
 	memcpy(r.service, "svc\"\\\x01", 7);
 	r.time_ns = r.ev.duration_ns;
+	/* HTTP records carry bytes off the wire (any byte, not UTF-8): the
+	 * same input bytes as host, path and method, cut and terminated. */
+	memcpy(r.http.host, data, size < sizeof(r.http.host) - 1 ? size : sizeof(r.http.host) - 1);
+	memcpy(r.http.path, data, size < sizeof(r.http.path) - 1 ? size : sizeof(r.http.path) - 1);
+	memcpy(r.http.method, data, size < sizeof(r.http.method) - 1 ? size : sizeof(r.http.method) - 1);
+	memcpy(r.http.route, "r\"\x7f", 4);
+	r.http.status = r.ev.sport;
 	if (st_obs_rec_json(&r, &b))
 		abort();
 	if (!b.len || b.p[b.len - 1] != '\n' || memchr(b.p, '\n', b.len - 1))

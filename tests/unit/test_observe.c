@@ -314,3 +314,48 @@ Test(observe, flow_log_that_cannot_open_says_why)
 	cr_assert_not_null(strstr(err, "/nonexistent-dir/flows.json"), "%s", err);
 	st_observe_free(o);
 }
+
+/* An HTTP record from the HTTP engine: Type L7 and Hubble's l7.http
+ * object; bytes off the wire that are not ASCII are escaped, so the line
+ * stays valid JSON (UTF-8); type=http selects exactly these. */
+Test(observe, http_records)
+{
+	struct st_flow_rec h = mk(ST_EV_HTTP, "10.0.0.1", 40000, "192.0.2.20", 443, 6, "www");
+	struct st_flow_rec n = mk(ST_EV_FLOW_NEW, "10.0.0.1", 40000, "192.0.2.20", 80, 6, "www");
+	struct st_obs_filter f;
+	char err[256];
+	json_t *j, *l7;
+
+	h.http.status = 503;
+	h.http.tls = 1;
+	h.http.latency_ns = 1250000;
+	h.ev.bytes_in = 10;
+	h.ev.bytes_out = 20;
+	snprintf(h.http.method, sizeof(h.http.method), "GET");
+	snprintf(h.http.host, sizeof(h.http.host), "api.example.com");
+	snprintf(h.http.path, sizeof(h.http.path), "/v1/\xff\"x?q=1");
+	snprintf(h.http.route, sizeof(h.http.route), "api");
+	snprintf(h.http.flags, sizeof(h.http.flags), "UF");
+	snprintf(h.backend, sizeof(h.backend), "10.1.0.11:8080");
+	j = as_json(&h);
+	cr_assert_not_null(j, "not JSON");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "Type")), "L7");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "event")), "http");
+	l7 = json_object_get(j, "l7");
+	cr_assert_str_eq(json_string_value(json_object_get(l7, "type")), "RESPONSE");
+	cr_assert_eq(json_integer_value(json_object_get(l7, "latency_ns")), 1250000);
+	cr_assert_str_eq(json_string_value(json_object_get(l7, "route")), "api");
+	cr_assert_str_eq(json_string_value(json_object_get(l7, "flags")), "UF");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(l7, "http"), "code")), 503);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(l7, "http"), "url")),
+			 "https://api.example.com/v1/\xc3\xbf\"x?q=1");
+	cr_assert_eq(json_integer_value(json_object_get(j, "bytes_out")), 20);
+	cr_assert_null(json_object_get(j, "packet_length"));
+	cr_assert_str_eq(json_string_value(json_object_get(j, "backend")), "10.1.0.11:8080");
+	json_decref(j);
+
+	cr_assert_eq(st_obs_filter_parse("type=http", NOW, NULL, &f, err, sizeof(err)), 0, "%s", err);
+	cr_assert(st_obs_match(&f, &h));
+	cr_assert_not(st_obs_match(&f, &n));
+	cr_assert_str_eq(st_obs_type_name(ST_EV_HTTP), "http");
+}
