@@ -150,6 +150,8 @@ static void c_upstream_failed(struct l7__conn *c, int timeout)
 			return;
 		}
 	}
+	int status = u ? u->rp.head.status : 502;	/* read before u is freed */
+
 	CTR(c, timeout ? K_UPTIMEOUT : K_UPFAIL, 1);
 	if (u) {
 		c->up = NULL;
@@ -159,7 +161,7 @@ static void c_upstream_failed(struct l7__conn *c, int timeout)
 	if (!c->resp_head_sent)
 		l7__reply(c, timeout ? 504 : 502, timeout ? "Gateway Timeout" : "Bad Gateway", NULL, 0);
 	else
-		l7__log(c, u ? u->rp.head.status : 502);
+		l7__log(c, status);
 	c->closing = 1;
 	c->phase = C_CLOSE;
 	l7__conf_unref(c->conf);
@@ -402,13 +404,26 @@ static void c_pump(struct l7__conn *c)
 			moved |= c->phase != C_HEAD || c->in.off != before;
 		}
 		if (c->phase == C_BODY && c->up) {
+			size_t before = c->in.off;
+
 			if (l7__req_body(c)) {
 				CTR(c, K_BAD, 1);
 				c->flags = "BR";
 				l7__reply(c, c->p.status ? c->p.status : 400, "Bad Request", NULL, 0);
 				c->phase = C_CLOSE;
+				moved = 1;
+			} else {
+				/* Only progress counts: waiting for body bytes that
+				 * have not come is not a reason to go round again. */
+				moved |= c->in.off != before || c->phase != C_BODY;
 			}
-			moved = 1;
+			if (c->phase == C_BODY && c->eof && !buf_pending(&c->in)) {
+				/* The client left with the body unfinished: the
+				 * request can never complete upstream either. */
+				c->flags = "DC";
+				l7__conn_close(c);
+				return;
+			}
 		}
 		if ((c->phase == C_WAIT || c->phase == C_BODY) && c->resp_done &&
 		    c->p.state == ST_H1_DONE && !buf_pending(&c->out)) {
