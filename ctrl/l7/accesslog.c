@@ -109,7 +109,7 @@ static void c_record(struct l7__conn *c, int status)
 	CTR(c, K_RECORDS, 1);
 	r->upstream_error = c->flags && (!strcmp(c->flags, "UF") || !strcmp(c->flags, "UT"));
 	atomic_store_explicit(&w->rec_head, h + 1, memory_order_release);
-	if (h + 1 - t == ST_L7_RECORDS_RING / 4) {
+	if (h + 1 - t == ST_L7_RECORDS_WAKE) {
 		uint64_t one = 1;
 
 		if (write(w->e->rec_evfd, &one, sizeof(one)) < 0)

@@ -67,13 +67,20 @@ static ssize_t c_recv(struct l7__conn *c, char *p, size_t n)
 
 	if (!c->ssl) {
 		r = recv(c->fd, p, n, 0);
-		return r >= 0 ? r : errno == EAGAIN || errno == EINTR ? -EAGAIN : -errno;
+		if (r >= 0 && (size_t)r < n)
+			c->rd = 0;		/* a short read drained the socket */
+		if (r >= 0)
+			return r;
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		c->rd = errno == EINTR;
+		return -EAGAIN;
 	}
 	r = SSL_read(c->ssl, p, (int)n);
 	if (r > 0)
 		return r;
 	switch (SSL_get_error(c->ssl, (int)r)) {
-	case SSL_ERROR_WANT_READ: return -EAGAIN;
+	case SSL_ERROR_WANT_READ: c->rd = 0; return -EAGAIN;
 	case SSL_ERROR_WANT_WRITE: c->want_write_on_read = 1; return -EAGAIN;
 	case SSL_ERROR_ZERO_RETURN: return 0;
 	default: ERR_clear_error(); return -EIO;
@@ -122,12 +129,16 @@ static int up_read(struct l7__up *u)
 		return -ENOMEM;
 	n = recv(u->fd, u->in.p + u->in.len, u->in.cap - u->in.len, 0);
 	if (n > 0) {
+		if ((size_t)n < u->in.cap - u->in.len)
+			u->rd = 0;		/* drained (see c->rd) */
 		u->in.len += (size_t)n;
 		u->resp_started = 1;
 		return 1;
 	}
 	if (n == 0)
 		return -EPIPE;
+	if (errno == EAGAIN)
+		u->rd = 0;
 	return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 }
 
@@ -179,6 +190,8 @@ void l7__up_io(struct st_loop *l, int fd, uint32_t events, void *arg)
 		l7__up_pool_expire(u->w->loop, u);
 		return;
 	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+		u->rd = 1;
 	if (!u->connected && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 		struct l7__conn *c = u->c;
 
@@ -250,7 +263,7 @@ static int c_tunnel(struct l7__conn *c)
 	if (n < 0)
 		return -1;
 	moved |= n > 0;
-	if (buf_pending(&c->out) < L7__HIGH) {
+	if (buf_pending(&c->out) < L7__HIGH && u->rd) {
 		r = up_read(u);
 		if (r < 0)
 			return -1;		/* the upstream closed: so does the tunnel */
@@ -261,7 +274,8 @@ static int c_tunnel(struct l7__conn *c)
 			moved = 1;
 		}
 	}
-	if (buf_pending(&u->out) < L7__HIGH && !c->eof) {
+	if (buf_pending(&u->out) < L7__HIGH && !c->eof &&
+	    (c->rd || (c->ssl && SSL_pending(c->ssl) > 0))) {
 		if (buf_room(&c->in, L7__BUF))
 			return -1;
 		n = c_recv(c, c->in.p + c->in.len, c->in.cap - c->in.len);
@@ -308,7 +322,10 @@ static void c_pump(struct l7__conn *c)
 				break;
 			}
 			CTR(c, K_TLS_OK, 1);
+			if (SSL_session_reused(c->ssl))
+				CTR(c, K_TLS_RESUMED, 1);
 			c->phase = C_HEAD;
+			c->rd = 1;	/* a request may have come with the handshake */
 			moved = 1;
 		}
 		/* Out to the client. */
@@ -347,7 +364,7 @@ static void c_pump(struct l7__conn *c)
 				continue;
 			}
 			moved |= n > 0;
-			if (u->connected && buf_pending(&c->out) < L7__HIGH &&
+			if (u->connected && u->rd && buf_pending(&c->out) < L7__HIGH &&
 			    u->rp.state != ST_H1_DONE) {
 				err = up_read(u);
 				if (err < 0 && err != -EPIPE) {
@@ -373,6 +390,7 @@ static void c_pump(struct l7__conn *c)
 		}
 		/* In from the client. */
 		if (c->phase != C_CLOSE && !c->eof &&
+		    (c->rd || (c->ssl && SSL_pending(c->ssl) > 0)) &&
 		    (c->phase != C_BODY || buf_pending(&c->up->out) < L7__HIGH) &&
 		    c->phase != C_WAIT && buf_pending(&c->in) < L7__HIGH) {
 			if (buf_room(&c->in, L7__BUF)) {
@@ -449,10 +467,13 @@ static void c_pump(struct l7__conn *c)
 
 static void c_io(struct st_loop *l, int fd, uint32_t events, void *arg)
 {
+	struct l7__conn *c = arg;
+
 	(void)l;
 	(void)fd;
-	(void)events;
-	c_pump(arg);
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+		c->rd = 1;
+	c_pump(c);
 }
 
 void l7__accept(struct st_loop *l, int lfd, uint32_t events, void *arg)
@@ -483,6 +504,7 @@ void l7__accept(struct st_loop *l, int lfd, uint32_t events, void *arg)
 			continue;
 		}
 		c->w = w;
+		c->rd = 1;
 		c->fd = fd;
 		c->svc = w->e->lsvc[idx];
 		c->redirect = idx >= w->e->nlisten;

@@ -430,6 +430,7 @@ int st_l7_engine_stats(const struct st_l7_engine *e, size_t svc, struct st_l7_st
 		out->conns_accepted += v[K_ACCEPTED];
 		out->conns_active += v[K_ACTIVE];
 		out->tls_handshakes += v[K_TLS_OK];
+		out->tls_resumed += v[K_TLS_RESUMED];
 		out->tls_failures += v[K_TLS_FAIL];
 		out->requests += v[K_REQ];
 		for (k = 0; k < 6; k++)

@@ -53,6 +53,7 @@ extern const double st_l7_lat_bounds[ST_L7_LAT_BUCKETS - 1];
 /* Counters of one l7 service, summed over workers (straitd's metrics). */
 struct st_l7_stats {
 	uint64_t conns_accepted, conns_active, tls_handshakes, tls_failures;
+	uint64_t tls_resumed;		/* of tls_handshakes: resumed sessions */
 	uint64_t requests, responses[6];	/* [1..5]: 1xx..5xx; [0]: none sent */
 	uint64_t bad_requests, no_route, upstream_connect_failures, upstream_timeouts;
 	uint64_t upstream_reused;
@@ -80,15 +81,19 @@ struct st_l7_record {
 };
 
 /* Records wait in a ring per worker (ST_L7_RECORDS_RING); a full ring
- * loses the record and counts it (st_l7_stats.records_lost). */
+ * loses the record and counts it (st_l7_stats.records_lost). straitd is
+ * woken when ST_L7_RECORDS_WAKE wait: small batches, so that its work on
+ * them (~0.4 us a record) comes in slices too short to hold up a worker
+ * that shares its CPU (2048 at a time cost the benchmark 1 ms of p99). */
 #define ST_L7_RECORDS_RING 8192
+#define ST_L7_RECORDS_WAKE 256
 
 /* Hand every waiting record to cb (on the caller's thread); the number
  * handed. */
 size_t st_l7_engine_drain(struct st_l7_engine *e,
 			  void (*cb)(void *arg, const struct st_l7_record *r), void *arg);
-/* Readable (an eventfd) when a worker's ring is a quarter full: drain
- * then, and on a timer for the rest. */
+/* Readable (an eventfd) when a worker's ring holds ST_L7_RECORDS_WAKE
+ * records: drain then, and on a timer for the rest. */
 int st_l7_engine_record_fd(const struct st_l7_engine *e);
 
 /* Build the snapshot for the l7 services of m, listen, start the workers.

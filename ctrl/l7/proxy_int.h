@@ -39,6 +39,7 @@
 #define L7__HIGH (256 * 1024)		/* stop reading the other side above this */
 #define L7__HEAD_OUT_MAX 65536		/* a rewritten head */
 #define L7__WORKERS_MAX 64
+#define L7__PROBE_IDLE_MS 200		/* pooled upstream idle longer: check it is open */
 
 #include <stdarg.h>
 
@@ -153,7 +154,7 @@ void l7__conf_unref(struct l7__conf *c);
 /* ---- engine, workers ---- */
 
 enum { K_ACCEPTED, K_ACTIVE, K_TLS_OK, K_TLS_FAIL, K_REQ, K_R0, K_R1, K_R2, K_R3, K_R4,
-       K_R5, K_BAD, K_NOROUTE, K_UPFAIL, K_UPTIMEOUT, K_REUSED, K_RECLOST, K_RECORDS, K_LAT,
+       K_R5, K_BAD, K_NOROUTE, K_UPFAIL, K_UPTIMEOUT, K_REUSED, K_RECLOST, K_RECORDS, K_TLS_RESUMED, K_LAT,
        K_LATSUM = K_LAT + ST_L7_LAT_BUCKETS, K__N };
 
 /* One worker's counters of one service: written by that worker only,
@@ -221,6 +222,8 @@ struct l7__up {
 	struct l7__up *next;		/* in the pool */
 	struct l7__conn *c;		/* while in use */
 	int fd, connected, reused;
+	int rd;				/* may have bytes to read (see c->rd) */
+	uint64_t idle_ms;		/* when it went back to the pool */
 	uint32_t events;
 	struct sockaddr_storage sa;
 	socklen_t salen;
@@ -249,6 +252,11 @@ struct l7__conn {
 	struct l7__up *up;
 	enum c_phase phase;
 	int closing, eof, want_write_on_read, want_read_on_write;
+	/* The socket may have bytes to read: set by epoll's EPOLLIN, cleared
+	 * by EAGAIN or a short read. Reads are tried only then, so a request
+	 * costs no recv() that is sure to fail (epoll is level-triggered: a
+	 * byte that comes later is reported again). */
+	int rd;
 	int req_chunked, resp_chunked, resp_close, resp_done, resp_head_sent;
 	int head_req, retried, keep;
 	char set_cookie[2 * ST_L7_NAME_MAX + 64];

@@ -95,8 +95,13 @@ struct l7__up *l7__up_get(struct l7__worker *w, const struct sockaddr *sa, sockl
 		w->nidle--;
 		st_timer_cancel(w->loop, u->timer);
 		u->timer = NULL;
-		/* Closed by the upstream while idle: a new one. */
-		if (recv(u->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) != -1 || errno != EAGAIN) {
+		/* Closed by the upstream while idle: a new one. Only worth a
+		 * system call after a while idle (keep-alive timeouts are
+		 * seconds): a close in the last moments is caught by the retry
+		 * of body-less requests on a reused connection, as a close
+		 * after the check would be anyway. */
+		if (st_now_ms() - u->idle_ms >= L7__PROBE_IDLE_MS &&
+		    (recv(u->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) != -1 || errno != EAGAIN)) {
 			l7__up_close(u);
 			return l7__up_get(w, sa, len);
 		}
@@ -158,6 +163,7 @@ void l7__up_release(struct l7__up *u, int reusable)
 	st_timer_cancel(w->loop, u->timer);
 	u->timer = st_timer_start(w->loop, w->e->cfg.pool_idle_ms, l7__up_pool_expire, u);
 	u->in.off = u->in.len = 0;
+	u->idle_ms = st_now_ms();
 	buf_trim(&u->in);
 	buf_trim(&u->out);
 	u->reused = 0;

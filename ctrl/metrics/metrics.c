@@ -370,7 +370,8 @@ static void met__http(struct met__out *o, const struct st_daemon *d)
 		  "Proxied requests: head received to response sent." },
 		{ "strait_http_connections_total", "counter", "Client connections accepted." },
 		{ "strait_http_connections_active", "gauge", "Client connections open now." },
-		{ "strait_http_tls_handshakes_total", "counter", "TLS handshakes by result." },
+		{ "strait_http_tls_handshakes_total", "counter",
+		  "TLS handshakes by result (ok: all completed; resumed: those of them that resumed a session)." },
 		{ "strait_http_rejected_total", "counter",
 		  "Requests refused before routing (malformed, smuggling, limits) or without route." },
 		{ "strait_http_upstream_errors_total", "counter",
@@ -428,6 +429,7 @@ static void met__http(struct met__out *o, const struct st_daemon *d)
 			case 4:
 				met__http_line(o, f[fi].name, s, "result", "ok", t->tls_handshakes);
 				met__http_line(o, f[fi].name, s, "result", "error", t->tls_failures);
+				met__http_line(o, f[fi].name, s, "result", "resumed", t->tls_resumed);
 				break;
 			case 5:
 				met__http_line(o, f[fi].name, s, "reason", "bad_request", t->bad_requests);

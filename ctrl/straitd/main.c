@@ -209,16 +209,24 @@ static void straitd__l7_one(void *arg, const struct st_l7_record *r)
 	/* Refused as malformed or over a limit: DROPPED; anything answered,
 	 * by a backend or by the engine (redirects, 404, 502), FORWARDED. */
 	rec.verdict = !strcmp(r->flags, "BR") ? ST_OBS_DROPPED : ST_OBS_FORWARDED;
-	snprintf(rec.service, sizeof(rec.service), "%s", svc);
-	snprintf(rec.backend, sizeof(rec.backend), "%s", r->backend);
+	/* Same-size, NUL-terminated fields: plain copies (this runs for
+	 * every request the engine answers). */
+	_Static_assert(sizeof(rec.http.method) == sizeof(r->method) &&
+		       sizeof(rec.http.host) == sizeof(r->host) &&
+		       sizeof(rec.http.path) == sizeof(r->path) &&
+		       sizeof(rec.http.route) == sizeof(r->route) &&
+		       sizeof(rec.http.flags) == sizeof(r->flags) &&
+		       sizeof(rec.backend) >= sizeof(r->backend), "record field sizes");
+	memcpy(rec.service, svc, strnlen(svc, sizeof(rec.service) - 1));
+	memcpy(rec.backend, r->backend, sizeof(r->backend));
 	rec.http.status = r->status;
 	rec.http.tls = r->tls;
 	rec.http.latency_ns = r->latency_ns;
-	snprintf(rec.http.method, sizeof(rec.http.method), "%s", r->method);
-	snprintf(rec.http.host, sizeof(rec.http.host), "%s", r->host);
-	snprintf(rec.http.path, sizeof(rec.http.path), "%s", r->path);
-	snprintf(rec.http.route, sizeof(rec.http.route), "%s", r->route);
-	snprintf(rec.http.flags, sizeof(rec.http.flags), "%s", r->flags);
+	memcpy(rec.http.method, r->method, sizeof(r->method));
+	memcpy(rec.http.host, r->host, sizeof(r->host));
+	memcpy(rec.http.path, r->path, sizeof(r->path));
+	memcpy(rec.http.route, r->route, sizeof(r->route));
+	memcpy(rec.http.flags, r->flags, sizeof(r->flags));
 	st_observe_push(d->observe, &rec);
 }
 
