@@ -187,7 +187,7 @@ void l7__up_io(struct st_loop *l, int fd, uint32_t events, void *arg)
 
 	(void)l;
 	if (!u->c) {			/* idle in the pool: the upstream closed or spoke */
-		l7__up_pool_expire(u->w->loop, u);
+		l7__up_pool_drop(u);	/* (not pool_expire: its timer is still armed) */
 		return;
 	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))

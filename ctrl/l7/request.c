@@ -134,12 +134,11 @@ struct l7__up *l7__up_get(struct l7__worker *w, const struct sockaddr *sa, sockl
 	return u;
 }
 
-void l7__up_pool_expire(struct st_loop *l, void *arg)
+/* Out of the pool and closed (l7__up_close cancels its idle timer). */
+void l7__up_pool_drop(struct l7__up *u)
 {
-	struct l7__up *u = arg, **pp;
+	struct l7__up **pp;
 
-	(void)l;
-	u->timer = NULL;
 	for (pp = &u->w->idle; *pp && *pp != u; pp = &(*pp)->next)
 		;
 	if (*pp) {
@@ -147,6 +146,16 @@ void l7__up_pool_expire(struct st_loop *l, void *arg)
 		u->w->nidle--;
 	}
 	l7__up_close(u);
+}
+
+/* The idle timer: it has fired, so it is no longer the connection's. */
+void l7__up_pool_expire(struct st_loop *l, void *arg)
+{
+	struct l7__up *u = arg;
+
+	(void)l;
+	u->timer = NULL;
+	l7__up_pool_drop(u);
 }
 
 /* The response is complete and the connection may carry another. */

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "ctrl/config/model.h"
+#include "ctrl/core/loop.h"
 #include "ctrl/l7/proxy.h"
 
 /* ---- a small threaded upstream: "PATH BODYLEN SUM" for every request;
@@ -151,6 +152,8 @@ static void *up_conn(void *arg)
 		n = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", bl, body);
 		if (send(fd, resp, (size_t)n, MSG_NOSIGNAL) != n)
 			break;
+		if (!strcmp(path, "/bye"))
+			break;		/* a keep-alive answer, then the connection goes */
 		if (have > off)
 			break;		/* no pipelining toward the upstream: the engine never does */
 	}
@@ -231,6 +234,7 @@ static void setup(void)
 	pthread_t t;
 	struct st_l7_engine_cfg cfg = {
 		.workers = 2, .connect_timeout_ms = 500, .response_timeout_ms = 2000,
+		.pool_idle_ms = 300,
 		.limits = ST_H1_LIMITS_REQUEST,
 	};
 
@@ -513,6 +517,35 @@ Test(l7_engine, bodies_pipelining_and_failures, .init = setup, .fini = teardown)
 	cr_assert_eq(cli_response(&c, body, sizeof(body)), 400);
 	cli_close(&c);
 	free(req);
+}
+
+/* An upstream that closes a kept-alive connection while it waits in the
+ * pool: the engine drops it at once, and the pool's idle timer (300 ms
+ * here) must go with it. It used not to: the timer fired later on the
+ * freed connection (a use-after-free, straitd's rare SIGSEGV under the
+ * benchmark). Requests keep going past two idle periods so the timer
+ * would have fired; ASan reports the use, a plain build may crash. */
+Test(l7_engine, upstream_closing_a_pooled_connection, .init = setup, .fini = teardown)
+{
+	char body[400];
+	uint64_t t0;
+	struct cli c;
+	int i, n = 0;
+
+	for (i = 0; i < 20; i++) {
+		cr_assert_eq(cli_open(&c, px_port, NULL, NULL), 0);
+		cr_assert_eq(get(&c, "a", "/bye", body, sizeof(body)), 200);
+		cr_assert_str_eq(body, "/bye 0 0");
+		cli_close(&c);
+	}
+	t0 = st_now_ms();
+	while (st_now_ms() - t0 < 700) {
+		cr_assert_eq(cli_open(&c, px_port, NULL, NULL), 0);
+		cr_assert_eq(get(&c, "a", "/later", body, sizeof(body)), 200, "request %d", n);
+		cli_close(&c);
+		n++;
+	}
+	cr_assert_gt(n, 10);
 }
 
 /* Reloads while clients run: every request still gets its answer, and a
