@@ -41,8 +41,15 @@ void l7__conn_close(struct l7__conn *c)
 		l7__up_close(c->up);
 	}
 	st_loop_del(w->loop, c->fd);
-	if (c->ssl)
+	if (c->ssl) {
+		/* close_notify first: a client that reads a bare EOF takes it
+		 * for a truncation attack and forgets the session, so its next
+		 * connection is a full handshake (every other one under wrk). */
+		if (SSL_is_init_finished(c->ssl) && !c->tls_broken)
+			SSL_shutdown(c->ssl);
+		ERR_clear_error();
 		SSL_free(c->ssl);
+	}
 	close(c->fd);
 	l7__conf_unref(c->conf);
 	buf_free(&c->in);
@@ -83,7 +90,7 @@ static ssize_t c_recv(struct l7__conn *c, char *p, size_t n)
 	case SSL_ERROR_WANT_READ: c->rd = 0; return -EAGAIN;
 	case SSL_ERROR_WANT_WRITE: c->want_write_on_read = 1; return -EAGAIN;
 	case SSL_ERROR_ZERO_RETURN: return 0;
-	default: ERR_clear_error(); return -EIO;
+	default: c->tls_broken = 1; ERR_clear_error(); return -EIO;
 	}
 }
 
@@ -101,7 +108,7 @@ static ssize_t c_send(struct l7__conn *c, const char *p, size_t n)
 	switch (SSL_get_error(c->ssl, (int)r)) {
 	case SSL_ERROR_WANT_WRITE: return -EAGAIN;
 	case SSL_ERROR_WANT_READ: c->want_read_on_write = 1; return -EAGAIN;
-	default: ERR_clear_error(); return -EIO;
+	default: c->tls_broken = 1; ERR_clear_error(); return -EIO;
 	}
 }
 
@@ -313,6 +320,7 @@ static void c_pump(struct l7__conn *c)
 
 				if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
 					CTR(c, K_TLS_FAIL, 1);
+					c->tls_broken = 1;
 					ERR_clear_error();
 					l7__conn_close(c);
 					return;

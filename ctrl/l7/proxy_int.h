@@ -257,6 +257,7 @@ struct l7__conn {
 	 * costs no recv() that is sure to fail (epoll is level-triggered: a
 	 * byte that comes later is reported again). */
 	int rd;
+	int tls_broken;			/* SSL_ERROR_SSL/SYSCALL: no close_notify */
 	int req_chunked, resp_chunked, resp_close, resp_done, resp_head_sent;
 	int head_req, retried, keep;
 	char set_cookie[2 * ST_L7_NAME_MAX + 64];

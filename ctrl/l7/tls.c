@@ -115,7 +115,11 @@ static int tls__ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 		rc = 1;
 	} else if (!memcmp(name, t->cur.name, sizeof(t->cur.name))) {
 		k = &t->cur;
-		rc = 1;
+		/* TLS 1.3: "renew", or OpenSSL sends no new ticket after a
+		 * resumption, and a client that does not reuse tickets (wrk,
+		 * browsers by RFC 8446's advice) falls back to a full
+		 * handshake every other connection. */
+		rc = SSL_version(ssl) >= TLS1_3_VERSION ? 2 : 1;
 	} else if (t->prev.valid && !memcmp(name, t->prev.name, sizeof(t->prev.name))) {
 		k = &t->prev;
 		rc = 2;

@@ -387,3 +387,40 @@ Test(tls, no_tickets_means_full_handshakes, .init = setup, .fini = teardown)
 	st_tls_store_unref(on);
 	st_tls_tickets_free(t);
 }
+
+/* TLS 1.3: a resumed connection brings the client a fresh ticket, so a
+ * client that uses each ticket once (RFC 8446 C.4; wrk does) resumes
+ * every time. Without it every other connection was a full handshake. */
+Test(tls, tls13_resumption_renews_the_ticket, .init = setup, .fini = teardown)
+{
+	struct st_tls_tickets *t = st_tls_tickets_new();
+	struct st_tls_store *s = load4(t);
+	SSL_CTX *cctx = client_ctx(0);
+	SSL_SESSION *sess;
+	struct conn c;
+	int i;
+
+	cr_assert_eq(handshake(&c, s, cctx, "a.example.com", NULL), 0);
+	ping(&c);
+	sess = SSL_get1_session(c.cli);
+	SSL_shutdown(c.cli);		/* closed cleanly: the session stays good */
+	conn_close(&c);
+	for (i = 0; i < 3; i++) {
+		SSL_SESSION *next;
+
+		cr_assert_eq(handshake(&c, s, cctx, "a.example.com", sess), 0);
+		cr_assert(SSL_session_reused(c.cli), "resumption %d", i);
+		cr_assert_eq(SSL_version(c.cli), TLS1_3_VERSION);
+		ping(&c);			/* the new ticket comes after the handshake */
+		next = SSL_get1_session(c.cli);
+		cr_assert(next != sess, "resumption %d brought no new ticket", i);
+		SSL_SESSION_free(sess);
+		sess = next;
+		SSL_shutdown(c.cli);
+		conn_close(&c);
+	}
+	SSL_SESSION_free(sess);
+	SSL_CTX_free(cctx);
+	st_tls_store_unref(s);
+	st_tls_tickets_free(t);
+}
