@@ -157,7 +157,8 @@ static void c_upstream_failed(struct l7__conn *c, int timeout)
 
 	if (u && u->reused && !u->resp_started && c->p.head.framing == ST_H1_BODY_NONE &&
 	    !c->retried) {
-		struct l7__up *n = l7__up_get(c->w, (const struct sockaddr *)&u->sa, u->salen);
+		/* A new connection: the pool may hold more the upstream closed. */
+		struct l7__up *n = l7__up_get(c->w, (const struct sockaddr *)&u->sa, u->salen, 1);
 
 		if (n) {
 			buf_add(&n->out, u->out.p, u->out.len);	/* the whole request again */
@@ -372,7 +373,7 @@ static void c_pump(struct l7__conn *c)
 				continue;
 			}
 			moved |= n > 0;
-			if (u->connected && u->rd && buf_pending(&c->out) < L7__HIGH &&
+			if (u->connected && u->rd && !u->eof && buf_pending(&c->out) < L7__HIGH &&
 			    u->rp.state != ST_H1_DONE) {
 				err = up_read(u);
 				if (err < 0 && err != -EPIPE) {
@@ -381,12 +382,18 @@ static void c_pump(struct l7__conn *c)
 					continue;
 				}
 				if (err == -EPIPE) {
-					if (st_h1_eof(&u->rp) != ST_H1_E_OK) {
+					/* Closed before a byte of the answer (a
+					 * stale pooled connection: retried), or
+					 * mid-message: a failure. Otherwise the
+					 * close ends a body read to the close. */
+					if (!u->resp_started ||
+					    st_h1_eof(&u->rp) != ST_H1_E_OK) {
 						c_upstream_failed(c, 0);
 						moved = 1;
 						continue;
 					}
 					u->rp.head.keep_alive = 0;
+					u->eof = 1;	/* never read again */
 				}
 				moved |= err != 0;
 			}

@@ -223,6 +223,7 @@ struct l7__up {
 	struct l7__conn *c;		/* while in use */
 	int fd, connected, reused;
 	int rd;				/* may have bytes to read (see c->rd) */
+	int eof;			/* read the upstream's close */
 	uint64_t idle_ms;		/* when it went back to the pool */
 	uint32_t events;
 	struct sockaddr_storage sa;
@@ -279,7 +280,9 @@ void l7__up_close(struct l7__up *u);
 void l7__accept(struct st_loop *l, int lfd, uint32_t events, void *arg);
 void l7__up_io(struct st_loop *l, int fd, uint32_t events, void *arg);
 /* request.c */
-struct l7__up *l7__up_get(struct l7__worker *w, const struct sockaddr *sa, socklen_t len);
+/* From the pool (fresh 0) or a new connection; NULL on failure. */
+struct l7__up *l7__up_get(struct l7__worker *w, const struct sockaddr *sa, socklen_t len,
+			  int fresh);
 void l7__up_attach(struct l7__conn *c, struct l7__up *u);
 void l7__up_release(struct l7__up *u, int reusable);
 void l7__up_pool_expire(struct st_loop *l, void *arg);

@@ -83,12 +83,13 @@ static int l7__fields_out(struct l7__buf *b, const struct st_h1_head *h,
 	return err;
 }
 
-struct l7__up *l7__up_get(struct l7__worker *w, const struct sockaddr *sa, socklen_t len)
+struct l7__up *l7__up_get(struct l7__worker *w, const struct sockaddr *sa, socklen_t len,
+			  int fresh)
 {
 	struct l7__up **pp, *u;
 	char probe;
 
-	for (pp = &w->idle; (u = *pp); pp = &u->next) {
+	for (pp = &w->idle; !fresh && (u = *pp); pp = &u->next) {
 		if (u->salen != len || memcmp(&u->sa, sa, len))
 			continue;
 		*pp = u->next;
@@ -103,7 +104,7 @@ struct l7__up *l7__up_get(struct l7__worker *w, const struct sockaddr *sa, sockl
 		if (st_now_ms() - u->idle_ms >= L7__PROBE_IDLE_MS &&
 		    (recv(u->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) != -1 || errno != EAGAIN)) {
 			l7__up_close(u);
-			return l7__up_get(w, sa, len);
+			return l7__up_get(w, sa, len, 0);
 		}
 		u->reused = 1;
 		/* counted by the caller */
@@ -376,7 +377,7 @@ static int c_dispatch(struct l7__conn *c)
 	if (c->rr.set_cookie && c->rr.ref)
 		snprintf(c->set_cookie, sizeof(c->set_cookie), "Set-Cookie: %s=%s; Path=/; HttpOnly\r\n",
 			 c->rr.set_cookie, c->rr.ref->name);
-	u = l7__up_get(w, c->rr.addr, c->rr.addrlen);
+	u = l7__up_get(w, c->rr.addr, c->rr.addrlen, 0);
 	if (u && u->reused)
 		CTR(c, K_REUSED, 1);
 	if (!u) {
