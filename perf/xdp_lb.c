@@ -106,6 +106,7 @@ static const char *const drop_names[ST_DROP__MAX] = {
     [ST_DROP_MTU] = "MTU",
     [ST_DROP_NO_SNAT] = "NO_SNAT",
     [ST_DROP_NO_NEIGH] = "NO_NEIGH",
+    [ST_DROP_IPSEC_NO_XSK] = "IPSEC_NO_XSK",
 };
 
 static const char *drop_name(int i)

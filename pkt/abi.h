@@ -50,6 +50,7 @@ enum st_drop_reason {
 	ST_DROP_MTU,		/* packet larger than the egress MTU */
 	ST_DROP_NO_SNAT,	/* NAT service but no SNAT address of that family */
 	ST_DROP_NO_NEIGH,	/* next hop's MAC unknown to the kernel (yet) */
+	ST_DROP_IPSEC_NO_XSK,	/* must go to the IPsec worker, no AF_XDP socket bound */
 	ST_DROP__MAX,
 };
 
@@ -72,6 +73,8 @@ enum st_stat {
 	ST_STAT_EV_LOST,	/* records lost: the ring was full (slow reader) */
 	ST_STAT_EV_LIMITED,	/* records not written: per-CPU rate limit */
 	ST_STAT_HANDSHAKE,	/* TCP handshakes timed (SYN -> SYN-ACK) */
+	ST_STAT_IPSEC_IN,	/* ESP from a peer steered to the IPsec worker */
+	ST_STAT_IPSEC_OUT,	/* plaintext for a peer steered to the IPsec worker */
 	ST_STAT__MAX,
 };
 
@@ -143,6 +146,7 @@ struct st_nh {
 /* Backend, st_backends[id]; id 0 means "none" in a ring. */
 #define ST_BE_F_VALID 0x1
 #define ST_BE_F_DOWN 0x2	/* health checks: flows tracked on it move */
+#define ST_BE_F_PEER 0x4	/* behind an IPsec peer: leaves encrypted (AF_XDP) */
 
 struct st_backend {
 	__be32 addr[4];
@@ -204,6 +208,7 @@ struct st_nat_val {
 
 /* Runtime configuration (array map st_cfg, one entry). */
 #define ST_CFG_F_EVENTS 0x1	/* write flow records to st_events */
+#define ST_CFG_F_IPSEC 0x2	/* IPsec peers exist: steer ESP from them to AF_XDP */
 
 struct st_cfg {
 	__be32 snat4[4];	/* IPv4 SNAT address in [0]; zero: none */
@@ -307,6 +312,48 @@ struct st_params {
 	__u64 touch_interval_ns; /* refresh last_seen at most this often */
 };
 
+/* IPsec steering (pkt/ipsec.h). st_peers is an LPM trie over family and
+ * address: prefixlen counts the 32 bits of family too. It holds each
+ * peer's outer address (/32 or /128, ST_PEER_F_OUTER), our own outer
+ * addresses (ST_PEER_F_LOCAL) and the prefixes behind peers
+ * (ST_PEER_F_PREFIX). The AF_XDP sockets of the IPsec workers sit in
+ * st_xsks at slot * ST_XSK_QUEUES + rx queue, where st_xsk_ifs maps an
+ * ingress ifindex to its slot. */
+#define ST_PEERS_MAX 1024
+#define ST_XSK_QUEUES 64
+#define ST_XSK_SLOTS 8
+#define ST_PEER_F_OUTER 0x1
+#define ST_PEER_F_LOCAL 0x2
+#define ST_PEER_F_PREFIX 0x4
+
+struct st_peer_key {
+	__u32 prefixlen;	/* 32 + prefix length */
+	__u32 family;		/* ST_AF_INET / ST_AF_INET6 */
+	__be32 addr[4];
+};
+
+struct st_peer_val {
+	__u32 id;		/* peer index in straitd's IPsec config */
+	__u32 flags;		/* ST_PEER_F_* */
+};
+
+/* A next-hop question from userspace to the kernel FIB, asked by running
+ * xdp/lb.bpf.c's strait_fib over this struct with BPF_PROG_TEST_RUN: the
+ * IPsec worker addresses its outer packets with the very answers the
+ * data path gets. In: family, ifindex (where the packet came in), src,
+ * dst, tot_len. Out: rc (ST_FIB_*), ifindex (egress), smac, dmac. */
+struct st_fib_probe {
+	__u32 family;
+	__u32 ifindex;
+	__be32 src[4];
+	__be32 dst[4];
+	__u32 tot_len;
+	__s32 rc;
+	__u8 smac[6];
+	__u8 dmac[6];
+	__u8 pad[4];
+};
+
 #define ST_NAT_PORT_MIN 1024
 #define ST_NAT_PORT_PROBES 8
 
@@ -329,6 +376,9 @@ ST_ASSERT_SIZE(st_tuple, 36);
 ST_ASSERT_SIZE(st_scratch, 320);
 ST_ASSERT_SIZE(st_cfg, 40);
 ST_ASSERT_SIZE(st_params, 40);
+ST_ASSERT_SIZE(st_peer_key, 24);
+ST_ASSERT_SIZE(st_peer_val, 8);
+ST_ASSERT_SIZE(st_fib_probe, 64);
 _Static_assert(__builtin_offsetof(struct st_flow_key, sport) == 32, "flow key ports");
 _Static_assert(__builtin_offsetof(struct st_vip_key, port) == 16, "vip key port");
 

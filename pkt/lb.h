@@ -172,6 +172,19 @@ static __always_inline int st_lb_backend_down(__u32 id)
 	return 1;
 }
 
+#include "pkt/ipsec.h"
+
+/* The backend is behind an IPsec peer: the frame goes to the worker that
+ * encrypts it, never out as it is. */
+static __always_inline int st_lb_peer(struct st_pkt *p, __u32 *reason)
+{
+	int rc = st_ipsec_out(p);
+
+	if (rc == ST_DROP)
+		*reason = p->reason;
+	return rc;
+}
+
 /* A new flow's inputs and results. */
 struct st_new_flow {
 	__be32 snat[4];			/* in: our SNAT address (NAT services) */
@@ -307,6 +320,8 @@ static __always_inline int st_lb_forward(struct st_pkt *p, struct st_meta *m,
 		if (closing)
 			st_ev_flow_end(p->ifindex, &m->flow, ct, NULL,
 				       ST_EV_FL(m->tcp_flags, 0));
+		if (unlikely(be->flags & ST_BE_F_PEER))
+			return st_lb_peer(p, reason);
 		return st_lb_fwd(p, m, m->flow.saddr, be->addr, &be->nh, n.now, reason);
 	}
 	__builtin_memcpy(t.saddr, n.snat, 16);
@@ -322,6 +337,8 @@ static __always_inline int st_lb_forward(struct st_pkt *p, struct st_meta *m,
 		*reason = ST_DROP_SHORT_L4;
 		return ST_DROP;
 	}
+	if (unlikely(be->flags & ST_BE_F_PEER))
+		return st_lb_peer(p, reason);
 	return st_lb_fwd(p, m, t.saddr, t.daddr, &be->nh, n.now, reason);
 }
 
@@ -424,8 +441,15 @@ static __always_inline int st_lb_stages(struct st_pkt *p, struct st_meta *m,
 	int rc;
 
 	rc = st_parse(p->data, p->data_end, p->len, m, reason);
-	if (rc != ST_CONTINUE)
+	if (rc != ST_CONTINUE) {
+		/* Not balanced: ESP may be for the IPsec worker. */
+		if (rc == ST_PASS && m->flow.proto == IPPROTO_ESP) {
+			rc = st_ipsec_in(p, m);
+			if (rc == ST_DROP)
+				*reason = p->reason;
+		}
 		return rc;
+	}
 	if (m->frag || m->opaque)
 		return st_lb_frag(m, reason);
 	if (m->flow.proto == IPPROTO_ICMP || m->flow.proto == IPPROTO_ICMPV6)

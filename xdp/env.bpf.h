@@ -130,6 +130,49 @@ struct {
 	__uint(max_entries, 1);
 } st_scratch SEC(".maps");
 
+/* IPsec steering (pkt/ipsec.h): peers and our outer addresses, and the
+ * IPsec workers' AF_XDP sockets. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct st_peer_key);
+	__type(value, struct st_peer_val);
+	__uint(max_entries, ST_PEERS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} st_peers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, ST_XSK_SLOTS * ST_XSK_QUEUES);
+} st_xsks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);	/* ifindex */
+	__type(value, __u32);	/* slot in st_xsks */
+	__uint(max_entries, ST_XSK_SLOTS);
+} st_xsk_ifs SEC(".maps");
+
+static __always_inline struct st_peer_val *st_env_peer(const struct st_peer_key *k)
+{
+	return bpf_map_lookup_elem(&st_peers, k);
+}
+
+static __always_inline int st_env_xsk_ctx(struct xdp_md *ctx, __u32 ifindex)
+{
+	__u32 *slot = bpf_map_lookup_elem(&st_xsk_ifs, &ifindex);
+	__u32 q = ctx->rx_queue_index, key;
+
+	if (!slot || *slot >= ST_XSK_SLOTS || q >= ST_XSK_QUEUES)
+		return ST_DROP;
+	key = *slot * ST_XSK_QUEUES + q;
+	return bpf_redirect_map(&st_xsks, key, XDP_DROP) == XDP_REDIRECT ?
+		       ST_REDIRECT : ST_DROP;
+}
+
+#define st_env_xsk(p) st_env_xsk_ctx((p)->ctx, (p)->ifindex)
+
 static __always_inline struct st_scratch *st_env_scratch(void)
 {
 	__u32 zero = 0;

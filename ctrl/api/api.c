@@ -404,6 +404,34 @@ static int api__get_flows(struct api__ctx *x)
 	return 200;
 }
 
+/* Clustermesh (api_mesh.c). */
+static int api__get_mesh(struct api__ctx *x)
+{
+	return api__ok(x, api__mesh_json(x->d));
+}
+
+static int api__get_ipsec(struct api__ctx *x)
+{
+	return api__ok(x, api__ipsec_json(x->d));
+}
+
+static int api__get_mesh_services(struct api__ctx *x)
+{
+	return api__ok(x, api__mesh_services_json(x->d));
+}
+
+static int api__post_mesh_resync(struct api__ctx *x)
+{
+	int err = api__mesh_resync(x->d, x->arg[0]);
+
+	if (err == -ENODEV)
+		return api__fail(x, 409, "clustermesh is not configured");
+	if (err)
+		return api__fail(x, 404, "no cluster \"%s\"", x->arg[0]);
+	st_info("api: mesh resync of cluster %s requested by %s", x->arg[0], x->who.who);
+	return api__ok(x, json_pack("{s:s, s:s}", "result", "ok", "cluster", x->arg[0]));
+}
+
 /* Routes: "*" matches any one segment. Nothing needs admin yet; admin
  * passes every check because roles are ordered. */
 struct api__route {
@@ -424,6 +452,11 @@ static const struct api__route api__routes[] = {
 	{ "POST", { "v1", "services", "*", "backends", "*", "drain" }, ST_ROLE_OPERATOR,
 	  api__post_drain },
 	{ "POST", { "v1", "reload" }, ST_ROLE_OPERATOR, api__post_reload },
+	{ "GET", { "v1", "mesh" }, ST_ROLE_VIEWER, api__get_mesh },
+	{ "GET", { "v1", "ipsec" }, ST_ROLE_VIEWER, api__get_ipsec },
+	{ "GET", { "v1", "mesh", "services" }, ST_ROLE_VIEWER, api__get_mesh_services },
+	{ "POST", { "v1", "mesh", "clusters", "*", "resync" }, ST_ROLE_OPERATOR,
+	  api__post_mesh_resync },
 };
 
 #define API__NROUTES (sizeof(api__routes) / sizeof(api__routes[0]))

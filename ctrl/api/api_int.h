@@ -109,6 +109,15 @@ int api__handle(struct st_api *a, const struct api__peer *peer,
 /* Count an answer for st_api_requests() (parse errors: ST_ROLE_NONE). */
 void api__count(struct st_api *a, enum st_role role, int status);
 
+/* api_mesh.c: clustermesh status, mapped services, and a resync
+ * (0, -ENOENT for an unknown cluster, -ENODEV without clustermesh). */
+struct json_t *api__mesh_json(const struct st_daemon *d);
+struct json_t *api__mesh_services_json(const struct st_daemon *d);
+int api__mesh_resync(struct st_daemon *d, const char *cluster);
+
+/* api_ipsec.c: GET /v1/ipsec ({"enabled": false} without IPsec peers). */
+struct json_t *api__ipsec_json(const struct st_daemon *d);
+
 /* flows.c: the records of a streamed answer. */
 /* Where to start: the held records matching s->f (only the newest
  * s->f.last of them when set). */

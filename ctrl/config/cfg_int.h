@@ -41,4 +41,13 @@ int cfg__hostport(const char *s);
 void cfg__l7_service(struct cfg__ctx *c, const config_setting_t *s, const char *path,
 		     struct st_model_service *svc);
 
+/* config_mesh.c: the top-level "mesh" group (before the services), and a
+ * service's "mesh" group (services[m->nservices] is the service). */
+void cfg__mesh(struct cfg__ctx *c, const config_setting_t *root, struct st_model *m);
+void cfg__mesh_service(struct cfg__ctx *c, const config_setting_t *s, const char *path,
+		       struct st_model *m);
+
+/* config_ipsec.c: the top-level "ipsec" group (after the gateway). */
+void cfg__ipsec(struct cfg__ctx *c, const config_setting_t *root, struct st_model *m);
+
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "ctrl/config/cfg_int.h"
 #include "ctrl/config/model.h"
+#include "ctrl/config/mesh_model.h"
 #include "ctrl/lb/maglev.h"
 
 void st_model_ident(const __be32 *addr, int family, uint16_t port, char *out,
@@ -416,7 +417,7 @@ static void cfg__health(struct cfg__ctx *c, const config_setting_t *svc_s,
 
 static const char *const cfg__svc_keys[] = {
 	"name", "mode", "frontend", "forwarding", "hash", "backends", "health", "tls",
-	"routes", NULL,
+	"routes", "mesh", NULL,
 };
 static const char *const cfg__svc_modes[] = { "l4", "l7", NULL };
 static const char *const cfg__fe_keys[] = { "address", "port", "protocol", NULL };
@@ -509,6 +510,7 @@ static void cfg__service(struct cfg__ctx *c, const config_setting_t *s, int i,
 	cfg__frontend(c, s, path, svc);
 	if (cfg__enum(c, s, path, "mode", cfg__svc_modes, 0)) {
 		cfg__l7_service(c, s, path, svc);
+		cfg__mesh_service(c, s, path, m);	/* refused: l4 only */
 		m->nservices++;
 		return;
 	}
@@ -519,6 +521,7 @@ static void cfg__service(struct cfg__ctx *c, const config_setting_t *s, int i,
 	if (cfg__enum(c, s, path, "hash", cfg__hash, 0))
 		svc->flags |= ST_SVC_F_HASH_SRC_IP;
 	cfg__health(c, s, path, &svc->health);
+	cfg__mesh_service(c, s, path, m);
 	m->nservices++;
 	bl = config_setting_get_member(s, "backends");
 	if (!bl)
@@ -636,7 +639,7 @@ static void cfg__defaults(struct st_model *m)
 	m->api.nrules = 1;
 }
 
-static const char *const cfg__top_keys[] = { "gateway", "services", NULL };
+static const char *const cfg__top_keys[] = { "gateway", "services", "mesh", "ipsec", NULL };
 
 static int cfg__model(config_t *cf, struct cfg__ctx *c, struct st_model *m)
 {
@@ -648,7 +651,9 @@ static int cfg__model(config_t *cf, struct cfg__ctx *c, struct st_model *m)
 		cfg__error(c, gw ? gw : root, "gateway", "missing group \"gateway\"");
 	else
 		cfg__gateway(c, gw, m);
+	cfg__mesh(c, root, m);	/* before the services: they name its clusters */
 	cfg__services(c, config_setting_get_member(root, "services"), m);
+	cfg__ipsec(c, root, m);	/* after the gateway: SNAT addresses are defaults */
 	return c->nerr ? -EINVAL : 0;
 }
 
@@ -717,9 +722,15 @@ int st_model_copy(struct st_model *dst, const struct st_model *src)
 	size_t i;
 
 	*dst = *src;
-	dst->services = calloc(src->nservices ? src->nservices : 1, sizeof(*dst->services));
-	if (!dst->services)
+	dst->mesh = NULL;
+	if (src->mesh && !(dst->mesh = st_mesh_model_copy(src->mesh)))
 		return -ENOMEM;
+	dst->services = calloc(src->nservices ? src->nservices : 1, sizeof(*dst->services));
+	if (!dst->services) {
+		st_mesh_model_free(dst->mesh);
+		dst->mesh = NULL;
+		return -ENOMEM;
+	}
 	for (i = 0; i < src->nservices; i++) {
 		const struct st_model_service *s = &src->services[i];
 		struct st_model_service *d = &dst->services[i];
@@ -755,4 +766,6 @@ void st_model_free(struct st_model *m)
 	free(m->services);
 	m->services = NULL;
 	m->nservices = 0;
+	st_mesh_model_free(m->mesh);
+	m->mesh = NULL;
 }

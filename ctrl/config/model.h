@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "pkt/abi.h"
 #include "ctrl/l7/route.h"
+#include "ctrl/config/model_ipsec.h"
 
 #define ST_NAME_MAX 64
 #define ST_IDENT_MAX 64
@@ -115,6 +116,8 @@ struct st_observe_cfg {
 	char access_log[PATH_MAX];	/* HTTP engine: a JSON line per request; "" none */
 };
 
+struct st_mesh_model;
+
 /* gateway.http: the HTTP engine's workers, timeouts and limits (restart). */
 struct st_http_cfg {
 	uint32_t workers;		/* 0: one per CPU straitd may run on */
@@ -147,8 +150,10 @@ struct st_model {
 	/* gateway.timeouts: conntrack idle timeouts, seconds (restart). */
 	uint32_t tcp_timeout_s, tcp_closing_timeout_s, udp_timeout_s;
 	struct st_http_cfg http;
+	struct st_model_ipsec ipsec;	/* top-level "ipsec" (model_ipsec.h; restart) */
 	struct st_model_service *services;
 	size_t nservices;
+	struct st_mesh_model *mesh;	/* clustermesh (mesh_model.h); NULL: none */
 };
 
 /* Parse and validate a config file into *m. On error returns -EINVAL and

@@ -749,6 +749,8 @@ int st_metrics_render(const struct st_daemon *d, struct st_buf *out)
 	met__http(&o, d);
 	met__http_rows(&o, d);
 	met__api(&o, d);
+	o.err |= st_metrics_mesh(d, out);	/* metrics_mesh.c */
+	o.err |= st_metrics_ipsec(d, out);	/* metrics_ipsec.c */
 	met__process(&o);
 	if (o.err)
 		out->len = mark;

@@ -25,5 +25,9 @@ int st_metrics_port(const struct st_metrics *m);
 
 /* Append the whole exposition for d to out. 0 or -ENOMEM. */
 int st_metrics_render(const struct st_daemon *d, struct st_buf *out);
+/* The strait_mesh_* series (metrics_mesh.c); nothing without clustermesh. */
+int st_metrics_mesh(const struct st_daemon *d, struct st_buf *out);
+/* The strait_ipsec_* series (metrics_ipsec.c); nothing without IPsec peers. */
+int st_metrics_ipsec(const struct st_daemon *d, struct st_buf *out);
 
 #endif

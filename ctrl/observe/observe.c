@@ -151,6 +151,7 @@ const char *st_obs_drop_name(unsigned int reason)
 		[ST_DROP_MTU] = "MTU_EXCEEDED",
 		[ST_DROP_NO_SNAT] = "NO_SNAT_ADDRESS",
 		[ST_DROP_NO_NEIGH] = "NO_NEIGHBOUR",
+		[ST_DROP_IPSEC_NO_XSK] = "IPSEC_NO_WORKER",
 	};
 	_Static_assert(sizeof(n) / sizeof(n[0]) == ST_DROP__MAX,
 		       "a new drop reason needs its record name");

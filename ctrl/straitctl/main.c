@@ -199,6 +199,39 @@ static int ctl__drain(struct ctl *c, char **argv)
 	return ctl__backend_change(c, argv[0], argv[1], "drain", NULL);
 }
 
+static int ctl__mesh_status(struct ctl *c, char **argv)
+{
+	return ctl__show(c, "/v1/mesh", ctl_print_mesh);
+}
+
+static int ctl__ipsec_status(struct ctl *c, char **argv)
+{
+	(void)argv;
+	return ctl__show(c, "/v1/ipsec", ctl_print_ipsec);
+}
+
+static int ctl__mesh_services(struct ctl *c, char **argv)
+{
+	return ctl__show(c, "/v1/mesh/services", ctl_print_mesh_services);
+}
+
+static int ctl__mesh_resync(struct ctl *c, char **argv)
+{
+	char name[1024], path[1100];
+	json_t *j = NULL;
+	int rc;
+
+	ctl_escape(argv[0], name, sizeof(name));
+	snprintf(path, sizeof(path), "/v1/mesh/clusters/%s/resync", name);
+	rc = ctl__call(c, "POST", path, NULL, &j);
+	if (!rc && c->json)
+		ctl_print_json(j);
+	else if (!rc)
+		printf("cluster %s: full resync started\n", argv[0]);
+	json_decref(j);
+	return rc;
+}
+
 static int ctl__reload(struct ctl *c, char **argv)
 {
 	json_t *j = NULL;
@@ -412,6 +445,21 @@ static const struct ctl_cmd ctl__cmds[] = {
 	{ NULL, "reload", "", 0, "re-read straitd's config file",
 	  "A file with errors is rejected whole (they are printed, exit status 1) and\n"
 	  "the running state is kept. Needs role operator; audited.\n", ctl__reload },
+	{ "mesh", "status", "", 0, "clustermesh: per cluster connection, revision, counts, staleness",
+	  "One line per cluster: STATE (connecting, listing, watching, backoff), CONNECTED\n"
+	  "(watching), SYNCED (the cluster's sync marker is present), the last etcd\n"
+	  "REVISION seen, the SERVICES and BACKENDS it exports, IN-USE (its backends in\n"
+	  "the service model), LAST-EVENT, STALE-SINCE (unreachable: its backends are\n"
+	  "kept until mesh.stale_grace_s ends), values rejected as MALFORMED, full\n"
+	  "RESYNCS and RECONNECTS. Needs role viewer.\n", ctl__mesh_status },
+	{ "mesh", "services", "", 0, "services fed by the clustermesh, their backends per cluster",
+	  "Needs role viewer.\n", ctl__mesh_services },
+	{ "mesh", "resync", "CLUSTER", 1, "list CLUSTER again and apply only the differences",
+	  "Needs role operator; audited.\n", ctl__mesh_resync },
+	{ "ipsec", "status", "", 0, "IPsec: key file, SAs per peer, packets, drops by reason, replay",
+	  "Per peer its SAs (SPI, direction, packets, bytes, highest or last sequence number,\n"
+	  "replay window use, time left for an old key) and drops by reason; then the\n"
+	  "drops of the whole table and the worker's counters. Needs role viewer.\n", ctl__ipsec_status },
 };
 
 #define CTL__NCMDS (sizeof(ctl__cmds) / sizeof(ctl__cmds[0]))

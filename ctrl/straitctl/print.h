@@ -13,5 +13,10 @@ void ctl_print_service(json_t *o);
 void ctl_print_backends(json_t *a);
 /* One flow record (GET /v1/flows) as one line; see docs/api.md. */
 void ctl_print_flow(json_t *r);
+/* print_mesh.c: GET /v1/mesh and GET /v1/mesh/services. */
+void ctl_print_mesh(json_t *o);
+void ctl_print_mesh_services(json_t *a);
+/* print_ipsec.c: GET /v1/ipsec. */
+void ctl_print_ipsec(json_t *o);
 
 #endif

@@ -20,7 +20,7 @@ static const char *const daemon__drop_names[ST_DROP__MAX] = {
 	[ST_DROP_NAT_PORTS] = "nat_ports", [ST_DROP_FIB] = "fib",
 	[ST_DROP_ICMP_NO_FLOW] = "icmp_no_flow", [ST_DROP_MAP_FULL] = "map_full",
 	[ST_DROP_MTU] = "mtu", [ST_DROP_NO_SNAT] = "no_snat",
-	[ST_DROP_NO_NEIGH] = "no_neigh",
+	[ST_DROP_NO_NEIGH] = "no_neigh", [ST_DROP_IPSEC_NO_XSK] = "ipsec_no_xsk",
 };
 
 const char *st_drop_reason_name(unsigned int reason)
@@ -65,7 +65,11 @@ static struct st_rt_service *daemon__rt_new(const struct st_model *m,
 			goto fail;
 		for (j = 0; j < ms->nbackends; j++)
 			rt[i].be[j].weight = ms->backends[j].weight;
-		for (oi = 0; old && oi < old_m->nservices; oi++) {
+		/* The same position first: reloads and clustermesh updates
+		 * rarely move services, and 10,000 of them must not cost 10^8
+		 * comparisons. Names are unique: stop at the match. */
+		oi = old && i < old_m->nservices && !strcmp(old_m->services[i].name, ms->name) ? i : 0;
+		for (; old && oi < old_m->nservices; oi++) {
 			const struct st_model_service *os = &old_m->services[oi];
 
 			if (strcmp(os->name, ms->name))
@@ -75,6 +79,7 @@ static struct st_rt_service *daemon__rt_new(const struct st_model *m,
 					if (!strcmp(os->backends[oj].ident, ms->backends[j].ident))
 						daemon__carry(&rt[i].be[j], &old[oi].be[oj]);
 			rt[i].fail_open_events = old[oi].fail_open_events;
+			break;
 		}
 	}
 	return rt;
@@ -223,8 +228,15 @@ int st_daemon_apply(struct st_daemon *d)
 	for (i = 0; i < eff.nservices; i++)
 		for (j = 0; j < eff.services[i].nbackends; j++) {
 			eff.services[i].backends[j].weight = st_daemon_effective_weight(d, i, j);
-			if (daemon__down_everywhere(d, &d->model.services[i].backends[j]))
+			/* (not down here: not down everywhere; skips a scan of all) */
+			if (d->rt[i].be[j].health == ST_HS_DOWN &&
+			    daemon__down_everywhere(d, &d->model.services[i].backends[j]))
 				eff.services[i].backends[j].be.flags |= ST_BE_F_DOWN;
+			/* Behind an IPsec peer: XDP hands it to the ESP worker. */
+			if (d->model.ipsec.enabled &&
+			    st_model_ipsec_peer_of(&d->model.ipsec, eff.services[i].backends[j].be.addr,
+						   eff.services[i].backends[j].be.family) >= 0)
+				eff.services[i].backends[j].be.flags |= ST_BE_F_PEER;
 		}
 	/* L7 services are not XDP's: their packets pass to the kernel's TCP
 	 * stack and the HTTP engine. Dropped from the copy (freed with it). */
@@ -337,6 +349,11 @@ static int daemon__immutable(const struct st_model *a, const struct st_model *b,
 			 "and limits need a restart", b->source);
 		return -EINVAL;
 	}
+	if (memcmp(&a->ipsec, &b->ipsec, sizeof(a->ipsec))) {
+		snprintf(msg, len, "%s: ipsec changed; peers and settings need a restart (a new "
+			 "key file content is picked up without one)", b->source);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -386,22 +403,40 @@ int st_daemon_start_health(struct st_daemon *d)
 
 int st_daemon_reload(struct st_daemon *d, char *msg, size_t len)
 {
-	struct st_rt_service *rt;
 	struct st_model next;
 	int err;
 
 	err = st_config_load(d->config_path, &next, msg, len);
 	if (!err)
 		err = daemon__immutable(&d->model, &next, msg, len);
+	if (!err && d->merge)	/* clustermesh backends join the file's */
+		err = d->merge(d, &next, msg, len, d->merge_arg);
 	if (err) {
 		st_model_free(&next);	/* safe on a model the loader emptied */
 		d->reloads_failed++;
 		return err;
 	}
+	err = st_daemon_replace(d, &next, msg, len);
+	if (err) {
+		d->reloads_failed++;
+	} else {
+		d->reloads_ok++;
+		if (d->on_reload)
+			d->on_reload(d, d->on_reload_arg);
+	}
+	return err;
+}
+
+int st_daemon_replace(struct st_daemon *d, struct st_model *m, char *msg, size_t len)
+{
+	struct st_rt_service *rt;
+	struct st_model next = *m;
+	int err;
+
+	memset(m, 0, sizeof(*m));
 	rt = daemon__rt_new(&next, &d->model, d->rt);
 	if (!rt) {
 		st_model_free(&next);
-		d->reloads_failed++;
 		snprintf(msg, len, "out of memory");
 		return -ENOMEM;
 	}
@@ -417,13 +452,8 @@ int st_daemon_reload(struct st_daemon *d, char *msg, size_t len)
 			 "ones failed too: see the log" :
 			 "the data path refused the new services; previous state restored");
 		err = -EIO;
-		d->reloads_failed++;
-	} else {
-		if (daemon__health_sync(d) && st_daemon_apply(d))
-			st_err("reload: applying restarted health checks failed");
-		d->reloads_ok++;
-		if (d->on_reload)
-			d->on_reload(d, d->on_reload_arg);
+	} else if (daemon__health_sync(d) && st_daemon_apply(d)) {
+		st_err("reload: applying restarted health checks failed");
 	}
 	daemon__rt_free(rt, next.nservices);
 	st_model_free(&next);
@@ -439,6 +469,8 @@ void st_daemon_health(struct st_daemon *d, size_t svc, size_t be, enum st_hstate
 	if (st_daemon_apply(d))
 		st_err("service %s: could not apply the health change of %s",
 		       d->model.services[svc].name, d->model.services[svc].backends[be].ident);
+	if (d->on_health)	/* clustermesh affinity may prefer other backends now */
+		d->on_health(d, svc, d->on_health_arg);
 }
 
 int st_daemon_service_stats(const struct st_daemon *d, size_t svc, struct st_obj_stats *out)

@@ -23,6 +23,7 @@ struct st_api;
 struct st_observe;
 struct st_l7_engine;
 struct st_xdp_engine;
+struct st_mesh_src;
 
 enum st_hstate { ST_HS_UNKNOWN = 0, ST_HS_UP, ST_HS_DOWN };
 
@@ -52,6 +53,7 @@ struct st_daemon {
 	struct st_observe *observe;	/* flow records; NULL when off */
 	struct st_l7_engine *l7;	/* the HTTP engine; NULL without l7 services */
 	struct st_reqstats *reqstats;	/* its per-route/backend counters (ctrl/l7/reqstats.h) */
+	struct st_ipsec_dp *ipsec;	/* IPsec worker (ctrl/ipsec/dp.h); NULL without peers */
 	uint64_t started_ms;
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t applies;		/* programming passes of the data path */
@@ -64,6 +66,15 @@ struct st_daemon {
 	 * flow log and the HTTP engine follow the new model. */
 	void (*on_reload)(struct st_daemon *d, void *arg);
 	void *on_reload_arg;
+	/* Clustermesh (mesh_src.h; NULL: none). A reload hands it the file's
+	 * model (merge: its backends join, 0 or -errno with msg) before the
+	 * model is applied; a health change of service svc is told to it
+	 * (on_health: affinity may prefer other backends now). */
+	struct st_mesh_src *mesh;
+	int (*merge)(struct st_daemon *d, struct st_model *next, char *msg, size_t len, void *arg);
+	void *merge_arg;
+	void (*on_health)(struct st_daemon *d, size_t svc, void *arg);
+	void *on_health_arg;
 };
 
 #define ST_CT_SCAN_MS 10000
@@ -103,6 +114,10 @@ int st_daemon_find_backend(const struct st_daemon *d, int svc, const char *ident
 int st_daemon_set_weight(struct st_daemon *d, const char *svc, const char *ident,
 			 uint32_t weight, char *msg, size_t len);
 int st_daemon_reload(struct st_daemon *d, char *msg, size_t len);
+/* Apply model *m (taken: *m is emptied) as a reload does after loading:
+ * runtime state carried over by service name and backend ident, applied,
+ * rolled back whole (-EIO) if the data path refuses it. */
+int st_daemon_replace(struct st_daemon *d, struct st_model *m, char *msg, size_t len);
 
 /* Health checks report here (service and backend index in d->model). */
 void st_daemon_health(struct st_daemon *d, size_t svc, size_t be, enum st_hstate s);

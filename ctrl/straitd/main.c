@@ -24,10 +24,12 @@
 #include "ctrl/metrics/metrics.h"
 #include "ctrl/straitd/daemon.h"
 #include "ctrl/straitd/records.h"
+#include "ctrl/straitd/mesh_src.h"
 #include "ctrl/l7/proxy.h"
 #include "ctrl/l7/reqstats.h"
 #include "ctrl/observe/observe.h"
 #include "ctrl/l7/vip.h"
+#include "ctrl/ipsec/dp.h"
 #include <sys/epoll.h>
 
 #define ERRBUF 8192
@@ -140,6 +142,8 @@ static void straitd__reloaded(struct st_daemon *d, void *arg)
 	char err[1024];
 
 	st_records_reload(c->records);
+	st_ipsec_dp_reload(d->ipsec);	/* re-read the key file now */
+	st_mesh_src_reloaded(d->mesh);
 	if (c->l7 && st_l7_engine_set(c->l7, &d->model, err, sizeof(err)))
 		st_err("reload: the HTTP engine keeps its previous routes: %s", err);
 }
@@ -369,10 +373,13 @@ static int straitd__run(struct st_daemon *d, const struct straitd__opts *o)
 	}
 	if (st_daemon_start_health(d))
 		st_warn("health: checks could not start");
+	if (!st_mesh_src_start(d, err, sizeof(err)))	/* clustermesh backends */
+		st_err("mesh: %s; services keep their static backends", err);
 	st_timer_start(d->loop, STRAITD__TICK_MS, straitd__tick, d);
 	straitd__ct_scan(d->loop, &c);
 	fprintf(stderr, "straitd: ready (%zu services)\n", d->model.nservices);
 	rc = st_loop_run(d->loop);
+	st_mesh_src_stop(d->mesh);
 	if (c.l7)
 		st_loop_del(d->loop, st_l7_engine_record_fd(c.l7));
 	d->l7 = NULL;
@@ -428,8 +435,18 @@ int main(int argc, char **argv)
 		rc = st_daemon_apply(&d);
 	if (!rc)
 		rc = st_xdp_attach(&e, &d.model);
+	if (!rc && d.model.ipsec.enabled) {
+		char ierr[512];
+
+		d.ipsec = st_ipsec_dp_start(&d.model, &e, ierr, sizeof(ierr));
+		if (!d.ipsec) {
+			st_err("ipsec: %s", ierr);
+			rc = 1;
+		}
+	}
 	if (!rc)
 		rc = straitd__run(&d, &o);
+	st_ipsec_dp_stop(d.ipsec);
 	if (o.detach_on_exit) {
 		st_l7_vip_remove_all();
 		st_xdp_remove(&d.model);

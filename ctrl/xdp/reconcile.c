@@ -138,8 +138,9 @@ static uint32_t rec__backend_id(struct st_xdp_engine *e, const struct st_backend
 	struct st_backend fresh = *want;
 
 	memset(&fresh.nh, 0, sizeof(fresh.nh));
-	fresh.flags = ST_BE_F_VALID | (want->flags & ST_BE_F_DOWN);
-	if (id && (e->shadow->be[id].flags & ST_BE_F_DOWN) != (fresh.flags & ST_BE_F_DOWN)) {
+	fresh.flags = ST_BE_F_VALID | (want->flags & (ST_BE_F_DOWN | ST_BE_F_PEER));
+	if (id && (e->shadow->be[id].flags & (ST_BE_F_DOWN | ST_BE_F_PEER)) !=
+		  (fresh.flags & (ST_BE_F_DOWN | ST_BE_F_PEER))) {
 		if (st_lbmaps_set_backend(&e->maps, id, &fresh))
 			return 0;
 		e->shadow->be[id] = fresh;
@@ -234,6 +235,8 @@ static uint64_t rec__sig(const struct st_model_service *ms, uint32_t ring_size)
 		for (j = 0; p[j]; j++)
 			h = (h ^ p[j]) * 1099511628211ULL;
 		h = (h ^ ms->backends[i].weight) * 1099511628211ULL;
+		/* behind an IPsec peer or not: its backend entry must follow */
+		h = (h ^ (ms->backends[i].be.flags & ST_BE_F_PEER)) * 1099511628211ULL;
 		h = (h ^ 0xff) * 1099511628211ULL;
 	}
 	return h;

@@ -231,3 +231,30 @@ int st_host_fib_lookup(struct st_host *h, struct st_fib *f)
 	memcpy(f->dmac, e->dmac, 6);
 	return ST_FIB_OK;
 }
+
+/* Longest prefix match over the few peer entries, as the LPM trie does:
+ * prefixlen bits of family and address, most significant first. */
+static int host__prefix_has(const struct st_peer_key *e, const struct st_peer_key *k)
+{
+	const uint8_t *a = (const uint8_t *)&e->family, *b = (const uint8_t *)&k->family;
+	__u32 bits = e->prefixlen, i;
+
+	if (bits > k->prefixlen)
+		return 0;
+	for (i = 0; i < bits / 8; i++)
+		if (a[i] != b[i])
+			return 0;
+	return !(bits % 8) || !((a[i] ^ b[i]) & (uint8_t)(0xff << (8 - bits % 8)));
+}
+
+struct st_peer_val *st_host_peer_lookup(struct st_host *h, const struct st_peer_key *k)
+{
+	struct st_host_peer *best = NULL;
+	int i;
+
+	for (i = 0; i < h->npeers; i++)
+		if (host__prefix_has(&h->peers[i].key, k) &&
+		    (!best || h->peers[i].key.prefixlen > best->key.prefixlen))
+			best = &h->peers[i];
+	return best ? &best->val : NULL;
+}

@@ -39,6 +39,13 @@ struct st_host_fib {
 	__u8 smac[6], dmac[6];
 };
 
+#define ST_HOST_PEERS_MAX 16
+
+struct st_host_peer {
+	struct st_peer_key key;
+	struct st_peer_val val;
+};
+
 struct st_host {
 	struct st_params params;
 	struct st_cfg cfg;
@@ -64,7 +71,15 @@ struct st_host {
 	 * rest are lost (counted), as with a full BPF ring. */
 	struct st_flow_event ev[ST_HOST_EV_MAX];
 	__u32 nev;
+	/* IPsec steering: the peer table (longest prefix wins) and whether
+	 * an AF_XDP socket is bound (ST_REDIRECT with out_ifindex
+	 * ST_HOST_XSK_IFINDEX) or not (ST_DROP). */
+	struct st_host_peer peers[ST_HOST_PEERS_MAX];
+	int npeers;
+	int xsk_bound;
 };
+
+#define ST_HOST_XSK_IFINDEX 0xffffffffu
 
 extern struct st_host *st_host_cur;
 #define ST_PARAM(x) (st_host_cur->params.x)
@@ -193,6 +208,15 @@ static inline void st_env_be_count(__u32 id, __u32 bytes, int new_flow)
 	}
 }
 
+struct st_peer_val *st_host_peer_lookup(struct st_host *h, const struct st_peer_key *k);
+
+static inline struct st_peer_val *st_env_peer(const struct st_peer_key *k)
+{
+	return st_host_peer_lookup(st_host_cur, k);
+}
+
+#define st_env_xsk(p) (st_host_cur->xsk_bound ? \
+	((p)->out_ifindex = ST_HOST_XSK_IFINDEX, ST_REDIRECT) : ST_DROP)
 #define st_env_fib(p, f) st_host_fib_lookup(st_host_cur, (f))
 #define st_env_redirect(p, ifi) ((p)->out_ifindex = (ifi), ST_REDIRECT)
 

@@ -30,3 +30,9 @@ if(TARGET strait_ipsec)
     message(STATUS "python3 with scapy not found: unit_esp_interop not registered")
   endif()
 endif()
+
+# The top-level "ipsec" config group (ctrl/config/config_ipsec.c).
+add_executable(test_config_ipsec test_config_ipsec.c)
+target_link_libraries(test_config_ipsec PRIVATE strait_ctrl PkgConfig::CRITERION)
+add_test(NAME unit_config_ipsec COMMAND test_config_ipsec)
+set_tests_properties(unit_config_ipsec PROPERTIES LABELS unit)

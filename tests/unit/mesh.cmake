@@ -15,3 +15,9 @@ if(TARGET strait_mesh)
   set_tests_properties(unit_mesh_decode unit_mesh_etcd PROPERTIES LABELS unit)
   set_tests_properties(unit_mesh_etcd PROPERTIES TIMEOUT 300)
 endif()
+
+# The clustermesh keys of the config file (ctrl/config/config_mesh.c).
+add_executable(test_config_mesh test_config_mesh.c)
+target_link_libraries(test_config_mesh PRIVATE strait_ctrl PkgConfig::CRITERION)
+add_test(NAME unit_config_mesh COMMAND test_config_mesh)
+set_tests_properties(unit_config_mesh PROPERTIES LABELS unit)
