@@ -73,10 +73,31 @@ struct st_ipsec_status {
 	char key_error[512];		/* the last reload's problem; "" none */
 	uint32_t nsockets;
 	uint64_t drops[ST_ESP_DROP__MAX];
+	uint64_t drop_records_lost;	/* ring full: counted, not recorded */
 	struct st_ipsec_io io;
 	uint32_t npeers;
 	struct st_ipsec_peer_status peers[ST_IPSEC_PEERS_MAX];
 };
+
+/* A packet the worker dropped, for straitd's flow records (type drop,
+ * the ESP reason by name). Addresses of the packet as it came: outer for
+ * ESP input, inner for plaintext bound to a peer. */
+struct st_ipsec_droprec {
+	uint64_t time_ns;		/* CLOCK_REALTIME */
+	uint8_t reason;			/* enum st_esp_drop */
+	uint8_t family;			/* ST_AF_INET / ST_AF_INET6; 0 unparsed */
+	uint8_t proto;			/* 50 for ESP input */
+	uint8_t out;			/* 1: plaintext toward a peer */
+	uint32_t ifindex, len;
+	uint32_t saddr[4], daddr[4];	/* network order */
+};
+
+#define ST_IPSEC_DROPREC_RING 1024	/* a full ring loses the record, counted */
+
+/* Hand the waiting drop records to cb (caller's thread, straitd's loop);
+ * how many. */
+size_t st_ipsec_dp_drain(struct st_ipsec_dp *dp,
+			 void (*cb)(void *arg, const struct st_ipsec_droprec *r), void *arg);
 
 /* Set up peers, steering maps, sockets and keys from m (ipsec.enabled),
  * start the worker. NULL with the reason in err. */

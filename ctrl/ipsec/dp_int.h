@@ -39,7 +39,15 @@ struct st_ipsec_dp {
 	atomic_int stop, reload;
 	pthread_mutex_t lock;
 	struct st_ipsec_status *snap;	/* under lock */
+	/* Drop records: the worker writes head, straitd reads tail. */
+	struct st_ipsec_droprec drec[ST_IPSEC_DROPREC_RING];
+	_Atomic uint64_t drec_head, drec_tail;
+	_Atomic uint64_t drec_lost;
 };
+
+/* A drop for straitd's flow records (dp_io.c). */
+void dp__droprec(struct st_ipsec_dp *dp, const struct st_xsk *x, int reason, const uint8_t *ip,
+		 uint32_t len, int out);
 
 uint64_t dp__now(void);
 /* Handle one received frame of socket x (dp_io.c). */

@@ -62,9 +62,15 @@ static void dp__decap(struct st_ipsec_dp *dp, struct st_xsk *x, uint8_t *f, uint
 	uint8_t *inner, *eth;
 	size_t ilen;
 
+	enum st_esp_drop why;
+
 	dp->io.rx_esp++;
-	if (st_esp_decap(dp->t, now, f + DP__ETH, len - DP__ETH, &inner, &ilen) != ST_ESP_OK)
-		return;		/* counted by reason in the table and the SA */
+	why = st_esp_decap(dp->t, now, f + DP__ETH, len - DP__ETH, &inner, &ilen);
+	if (why != ST_ESP_OK) {
+		/* counted by reason in the table and the SA; recorded too */
+		dp__droprec(dp, x, why, f + DP__ETH, len - DP__ETH, 0);
+		return;
+	}
 	dp->io.decap_ok++;
 	/* Outer IP + ESP header + IV leave room for a new Ethernet header. */
 	eth = inner - DP__ETH;
@@ -156,6 +162,7 @@ static void dp__encap(struct st_ipsec_dp *dp, struct st_xsk *x, uint8_t *f, uint
 	const struct dp__nh *nh;
 	struct st_xsk *out;
 	uint8_t *g, *outer, *eth;
+	enum st_esp_drop why;
 	size_t olen;
 	uint64_t addr;
 
@@ -167,14 +174,17 @@ static void dp__encap(struct st_ipsec_dp *dp, struct st_xsk *x, uint8_t *f, uint
 	peer = st_ipsec_peer_by_inner(dp->t, &dst);
 	if (!peer) {
 		st_ipsec_count(dp->t, NULL, ST_ESP_DROP_NO_PEER);
+		dp__droprec(dp, x, ST_ESP_DROP_NO_PEER, f + DP__ETH, ilen, 1);
 		return;
 	}
 	if (!peer->out) {	/* before the copy: no plaintext anywhere */
 		st_ipsec_count(dp->t, NULL, ST_ESP_DROP_NO_SA);
+		dp__droprec(dp, x, ST_ESP_DROP_NO_SA, f + DP__ETH, ilen, 1);
 		return;
 	}
 	if (off + ilen + ST_ESP_TAILROOM > ST_XSK_FRAME_SIZE) {
 		st_ipsec_count(dp->t, peer->out, ST_ESP_DROP_NO_ROOM);
+		dp__droprec(dp, x, ST_ESP_DROP_NO_ROOM, f + DP__ETH, ilen, 1);
 		return;
 	}
 	nh = dp__next_hop(dp, (size_t)(peer - dp->t->peers), peer, x->ifindex, now);
@@ -192,9 +202,11 @@ static void dp__encap(struct st_ipsec_dp *dp, struct st_xsk *x, uint8_t *f, uint
 	}
 	g = st_xsk_data(out, addr);
 	memcpy(g + off, f + DP__ETH, ilen);
-	if (st_esp_encap(dp->t, g + off, ilen, ST_ESP_HEADROOM, ST_XSK_FRAME_SIZE - off - ilen,
-			 &outer, &olen) != ST_ESP_OK) {
-		st_xsk_tx_put(out, addr);	/* counted by reason */
+	why = st_esp_encap(dp->t, g + off, ilen, ST_ESP_HEADROOM, ST_XSK_FRAME_SIZE - off - ilen,
+			   &outer, &olen);
+	if (why != ST_ESP_OK) {
+		st_xsk_tx_put(out, addr);	/* counted by reason; recorded too */
+		dp__droprec(dp, x, why, f + DP__ETH, (uint32_t)ilen, 1);
 		return;
 	}
 	dp->io.encap_ok++;
@@ -207,6 +219,40 @@ static void dp__encap(struct st_ipsec_dp *dp, struct st_xsk *x, uint8_t *f, uint
 		return;
 	}
 	dp->io.tx++;
+}
+
+void dp__droprec(struct st_ipsec_dp *dp, const struct st_xsk *x, int reason, const uint8_t *ip,
+		 uint32_t len, int out)
+{
+	uint64_t h = atomic_load_explicit(&dp->drec_head, memory_order_relaxed);
+	uint64_t t = atomic_load_explicit(&dp->drec_tail, memory_order_acquire);
+	struct st_ipsec_droprec *r;
+	struct timespec ts;
+
+	if (h - t >= ST_IPSEC_DROPREC_RING) {
+		atomic_fetch_add_explicit(&dp->drec_lost, 1, memory_order_relaxed);
+		return;
+	}
+	r = &dp->drec[h & (ST_IPSEC_DROPREC_RING - 1)];
+	memset(r, 0, sizeof(*r));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r->time_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	r->reason = (uint8_t)reason;
+	r->out = (uint8_t)out;
+	r->ifindex = (uint32_t)x->ifindex;
+	r->len = len;
+	if (len >= 20 && (ip[0] >> 4) == 4) {
+		r->family = ST_AF_INET;
+		r->proto = ip[9];
+		memcpy(r->saddr, ip + 12, 4);
+		memcpy(r->daddr, ip + 16, 4);
+	} else if (len >= 40 && (ip[0] >> 4) == 6) {
+		r->family = ST_AF_INET6;
+		r->proto = ip[6];
+		memcpy(r->saddr, ip + 8, 16);
+		memcpy(r->daddr, ip + 24, 16);
+	}
+	atomic_store_explicit(&dp->drec_head, h + 1, memory_order_release);
 }
 
 void dp__frame(struct st_ipsec_dp *dp, struct st_xsk *x, const struct xdp_desc *d, uint64_t now)

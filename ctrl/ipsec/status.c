@@ -15,7 +15,24 @@ int st_ipsec_dp_status(struct st_ipsec_dp *dp, struct st_ipsec_status *out)
 	pthread_mutex_lock(&dp->lock);
 	*out = *dp->snap;
 	pthread_mutex_unlock(&dp->lock);
+	out->drop_records_lost = atomic_load_explicit(&dp->drec_lost, memory_order_relaxed);
 	return 0;
+}
+
+size_t st_ipsec_dp_drain(struct st_ipsec_dp *dp,
+			 void (*cb)(void *arg, const struct st_ipsec_droprec *r), void *arg)
+{
+	uint64_t t, h;
+	size_t n = 0;
+
+	if (!dp)
+		return 0;
+	t = atomic_load_explicit(&dp->drec_tail, memory_order_relaxed);
+	h = atomic_load_explicit(&dp->drec_head, memory_order_acquire);
+	for (; t != h; t++, n++)
+		cb(arg, &dp->drec[t & (ST_IPSEC_DROPREC_RING - 1)]);
+	atomic_store_explicit(&dp->drec_tail, t, memory_order_release);
+	return n;
 }
 
 void st_ipsec_dp_reload(struct st_ipsec_dp *dp)

@@ -480,7 +480,8 @@ int st_obs_rec_json(const struct st_flow_rec *r, struct st_buf *o)
 			    (unsigned long long)r->seq, st_obs_verdict_name(r->verdict),
 			    st_obs_type_name(e->type));
 	if (!err && e->type == ST_EV_DROP)
-		err = st_buf_printf(o, "\"drop_reason\":\"%s\",", st_obs_drop_name(e->reason));
+		err = st_buf_printf(o, "\"drop_reason\":\"%s\",", r->drop_name[0] ? r->drop_name :
+				    st_obs_drop_name(e->reason));
 	if (!err)
 		err = st_buf_printf(o, "\"Type\":\"%s\",", e->type == ST_EV_HTTP ? "L7" : "L3_L4");
 	if (!err && e->type == ST_EV_HTTP)

@@ -50,6 +50,9 @@ struct st_flow_rec {
 	char backend[ST_OBS_NAME_MAX];	/* "10.1.0.11:8080", "[fd00::1]:80", "" */
 	char iface[16];			/* ingress interface name, "" if unknown */
 	struct st_obs_http http;	/* ST_EV_HTTP only */
+	/* ST_EV_DROP by a userspace worker (IPsec): its reason by name,
+	 * instead of a data-path reason; "" for data-path drops. */
+	char drop_name[32];
 };
 
 /* A filter; zeroed = everything. Fields are ANDed. */

@@ -7,7 +7,9 @@
  * the daemon and leave the data path running, so a restart or upgrade is
  * invisible to traffic. `--detach` takes Strait off the box.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <net/if.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -30,6 +32,7 @@
 #include "ctrl/observe/observe.h"
 #include "ctrl/l7/vip.h"
 #include "ctrl/ipsec/dp.h"
+#include "ctrl/ipsec/sa.h"
 #include <sys/epoll.h>
 
 #define ERRBUF 8192
@@ -268,6 +271,47 @@ static void straitd__l7_tick(struct st_loop *l, void *arg)
 		st_timer_start(l, STRAITD__L7_DRAIN_MS, straitd__l7_tick, d);
 }
 
+/* ---- drop records of the IPsec worker ---- */
+
+#define STRAITD__IPSEC_DRAIN_MS 200
+
+static void straitd__ipsec_one(void *arg, const struct st_ipsec_droprec *r)
+{
+	struct st_daemon *d = arg;
+	struct st_flow_rec rec;
+	const char *n = st_esp_drop_name((enum st_esp_drop)r->reason);
+	size_t i;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.time_ns = r->time_ns;
+	rec.verdict = ST_OBS_DROPPED;
+	rec.ev.type = ST_EV_DROP;
+	rec.ev.family = r->family;
+	rec.ev.proto = r->proto;
+	rec.ev.ifindex = r->ifindex;
+	rec.ev.len = r->len;
+	rec.ev.flags = r->out ? ST_EV_F_REPLY : 0;
+	memcpy(rec.ev.saddr, r->saddr, sizeof(rec.ev.saddr));
+	memcpy(rec.ev.daddr, r->daddr, sizeof(rec.ev.daddr));
+	/* "ESP_BAD_ICV" ...: upper case, like the data path's reasons */
+	memcpy(rec.drop_name, "ESP_", 4);
+	for (i = 0; n[i] && i + 5 < sizeof(rec.drop_name); i++)
+		rec.drop_name[4 + i] = (char)toupper((unsigned char)n[i]);
+	if_indextoname(r->ifindex, rec.iface);
+	st_observe_push(d->observe, &rec);
+}
+
+static void straitd__ipsec_tick(struct st_loop *l, void *arg)
+{
+	struct st_daemon *d = arg;
+
+	if (!d->ipsec)
+		return;
+	if (d->observe)
+		st_ipsec_dp_drain(d->ipsec, straitd__ipsec_one, d);
+	st_timer_start(l, STRAITD__IPSEC_DRAIN_MS, straitd__ipsec_tick, d);
+}
+
 #define STRAITD__TICK_MS 60000
 
 static void straitd__tick(struct st_loop *l, void *arg)
@@ -442,6 +486,8 @@ int main(int argc, char **argv)
 		if (!d.ipsec) {
 			st_err("ipsec: %s", ierr);
 			rc = 1;
+		} else {
+			st_timer_start(loop, STRAITD__IPSEC_DRAIN_MS, straitd__ipsec_tick, &d);
 		}
 	}
 	if (!rc)

@@ -178,15 +178,36 @@ case_attacks() {
 	local r b u s r1 b1 u1 s1
 	say "== replayed, tampered, unknown-SPI and truncated ESP"
 	r=$(drop_of replay) b=$(drop_of bad_icv) u=$(drop_of unknown_spi) s=$(drop_of too_short)
+	A0="$r $b $u $s"
 	peer_cmd attack
 	lab_wait_log "$tmp/peer.log" 'attack sent' 10 "$peer_pid"
-	sleep 1
+	poll 5 attacks_counted || say "  (not all four counted within 5 s)"
 	r1=$(drop_of replay) b1=$(drop_of bad_icv) u1=$(drop_of unknown_spi) s1=$(drop_of too_short)
 	say "  drops: replay $r->$r1, bad_icv $b->$b1, unknown_spi $u->$u1, too_short $s->$s1"
 	[ $((r1 - r)) = 1 ] && ok "replay dropped and counted" || ko "replay: $r -> $r1"
 	[ $((b1 - b)) = 1 ] && ok "tampered (bad ICV) dropped and counted" || ko "bad_icv: $b -> $b1"
 	[ $((u1 - u)) = 1 ] && ok "unknown SPI dropped and counted" || ko "unknown_spi: $u -> $u1"
 	[ $((s1 - s)) = 1 ] && ok "truncated dropped and counted" || ko "too_short: $s -> $s1"
+	# ... and each is a flow record (straitctl observe), from the peer
+	poll 3 esp_drop_records &&
+		ok "a drop record for each: ESP_REPLAY, ESP_BAD_ICV, ESP_UNKNOWN_SPI, ESP_TOO_SHORT from $PEER4" ||
+		ko "ESP drop records: $(ctl observe --type drop -o json | jq -r 'select(.drop_reason | startswith("ESP_")) | .drop_reason' | sort | uniq -c | tr '\n' ' ')"
+}
+
+# attacks_counted: each of the four counters is one above its value in A0.
+attacks_counted() {
+	local a
+	read -r -a a <<<"$A0"
+	[ "$(drop_of replay)" = $((a[0] + 1)) ] && [ "$(drop_of bad_icv)" = $((a[1] + 1)) ] &&
+		[ "$(drop_of unknown_spi)" = $((a[2] + 1)) ] && [ "$(drop_of too_short)" = $((a[3] + 1)) ]
+}
+
+# esp_drop_records: one flow record per attack, each from the peer node.
+esp_drop_records() {
+	local got
+	got=$(ctl observe --type drop -o json | jq -r --arg p "$PEER4" \
+		'select((.drop_reason | startswith("ESP_")) and .IP.source == $p) | .drop_reason' | sort | tr '\n' ' ')
+	[ "$got" = "ESP_BAD_ICV ESP_REPLAY ESP_TOO_SHORT ESP_UNKNOWN_SPI " ]
 }
 
 case_rotation() {
