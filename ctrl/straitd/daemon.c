@@ -173,13 +173,17 @@ uint32_t st_daemon_effective_weight(const struct st_daemon *d, size_t svc, size_
 	return b->weight;
 }
 
-static void daemon__update_fail_open(struct st_daemon *d)
+/* Services i with dirty[i] (all: dirty NULL) may have changed. */
+static void daemon__update_fail_open(struct st_daemon *d, const uint8_t *dirty)
 {
 	size_t i;
 
 	for (i = 0; i < d->model.nservices; i++) {
-		int fo = daemon__fail_open(d, i);
+		int fo;
 
+		if (dirty && !dirty[i])
+			continue;
+		fo = daemon__fail_open(d, i);
 		if (fo && !d->rt[i].fail_open) {
 			d->rt[i].fail_open_events++;
 			st_warn("service %s: every backend is down; failing open (all weighted "
@@ -212,46 +216,98 @@ static int daemon__down_everywhere(const struct st_daemon *d,
 	return seen;
 }
 
-int st_daemon_apply(struct st_daemon *d)
+/* Backend j of service i as the data path gets it: the effective weight,
+ * the down and IPsec peer flags. */
+static void daemon__eff_backend(const struct st_daemon *d, size_t i, size_t j,
+				struct st_model_backend *b)
+{
+	*b = d->model.services[i].backends[j];
+	b->weight = st_daemon_effective_weight(d, i, j);
+	/* (not down here: not down everywhere; skips a scan of all) */
+	if (d->rt[i].be[j].health == ST_HS_DOWN && daemon__down_everywhere(d, b))
+		b->be.flags |= ST_BE_F_DOWN;
+	/* Behind an IPsec peer: XDP hands it to the ESP worker. */
+	if (d->model.ipsec.enabled &&
+	    st_model_ipsec_peer_of(&d->model.ipsec, b->be.addr, b->be.family) >= 0)
+		b->be.flags |= ST_BE_F_PEER;
+}
+
+static void daemon__eff_free(struct st_model *eff, const uint8_t *own)
+{
+	size_t i;
+
+	for (i = 0; eff->services && i < eff->nservices; i++)
+		if (own[i])
+			free(eff->services[i].backends);
+	free(eff->services);
+}
+
+/* The model for XDP: its l4 services (L7 ones are the HTTP engine's:
+ * their packets pass to the kernel's TCP stack). Services to program
+ * (dirty[i], or all) get backends as the data path sees them, marked in
+ * own (parallel to eff->services); the others share d->model's backends,
+ * which XDP only reads and which were programmed as they are. */
+static int daemon__eff(const struct st_daemon *d, const uint8_t *dirty, struct st_model *eff,
+		       uint8_t **own)
+{
+	size_t i, j, n = d->model.nservices;
+
+	*eff = d->model;
+	eff->mesh = NULL;
+	eff->nservices = 0;
+	eff->services = malloc((n ? n : 1) * sizeof(*eff->services));
+	*own = calloc(n ? n : 1, 1);
+	if (!eff->services || !*own) {
+		free(eff->services);
+		free(*own);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		const struct st_model_service *ms = &d->model.services[i];
+		struct st_model_service *es = &eff->services[eff->nservices];
+
+		if (ms->l7)
+			continue;
+		*es = *ms;
+		if (!dirty || dirty[i]) {
+			es->backends = malloc((ms->nbackends ? ms->nbackends : 1) * sizeof(*es->backends));
+			if (!es->backends) {
+				daemon__eff_free(eff, *own);
+				free(*own);
+				return -ENOMEM;
+			}
+			(*own)[eff->nservices] = 1;
+			for (j = 0; j < ms->nbackends; j++)
+				daemon__eff_backend(d, i, j, &es->backends[j]);
+		}
+		eff->nservices++;
+	}
+	return 0;
+}
+
+/* Program the services i with dirty[i] (all: dirty NULL); the others are
+ * as the last apply left them. */
+static int daemon__apply(struct st_daemon *d, const uint8_t *dirty)
 {
 	struct st_model eff;
 	uint64_t t0 = st_now_ns();
+	uint8_t *own;
 	size_t i, j;
 	int err;
 
-	daemon__update_fail_open(d);
+	daemon__update_fail_open(d, dirty);
 	if (!d->xdp)
 		return 0;
-	err = st_model_copy(&eff, &d->model);
+	err = daemon__eff(d, dirty, &eff, &own);
 	if (err)
 		return err;
-	for (i = 0; i < eff.nservices; i++)
-		for (j = 0; j < eff.services[i].nbackends; j++) {
-			eff.services[i].backends[j].weight = st_daemon_effective_weight(d, i, j);
-			/* (not down here: not down everywhere; skips a scan of all) */
-			if (d->rt[i].be[j].health == ST_HS_DOWN &&
-			    daemon__down_everywhere(d, &d->model.services[i].backends[j]))
-				eff.services[i].backends[j].be.flags |= ST_BE_F_DOWN;
-			/* Behind an IPsec peer: XDP hands it to the ESP worker. */
-			if (d->model.ipsec.enabled &&
-			    st_model_ipsec_peer_of(&d->model.ipsec, eff.services[i].backends[j].be.addr,
-						   eff.services[i].backends[j].be.family) >= 0)
-				eff.services[i].backends[j].be.flags |= ST_BE_F_PEER;
-		}
-	/* L7 services are not XDP's: their packets pass to the kernel's TCP
-	 * stack and the HTTP engine. Dropped from the copy (freed with it). */
-	for (i = j = 0; i < eff.nservices; i++) {
-		if (eff.services[i].l7) {
-			free(eff.services[i].backends);
-			st_l7_service_free(eff.services[i].l7);
-			continue;
-		}
-		eff.services[j++] = eff.services[i];
-	}
-	eff.nservices = j;
-	err = st_xdp_apply(d->xdp, &eff);
-	st_model_free(&eff);
+	/* own marks exactly the dirty l4 services, in eff's order */
+	err = st_xdp_apply_some(d->xdp, &eff, dirty ? own : NULL);
+	daemon__eff_free(&eff, own);
+	free(own);
 	for (i = 0; !err && i < d->model.nservices; i++) {
+		if (dirty && !dirty[i])
+			continue;
 		d->rt[i].id = UINT32_MAX;	/* none in the data path */
 		if (d->model.services[i].l7)
 			continue;
@@ -262,6 +318,11 @@ int st_daemon_apply(struct st_daemon *d)
 	d->applies++;
 	d->last_apply_ns = st_now_ns() - t0;
 	return err;
+}
+
+int st_daemon_apply(struct st_daemon *d)
+{
+	return daemon__apply(d, NULL);
 }
 
 int st_daemon_find_service(const struct st_daemon *d, const char *name)
@@ -373,8 +434,10 @@ static void daemon__health_cb(void *ctx, size_t svc, size_t be, enum st_hstate s
 	st_daemon_health(ctx, svc, be, s);
 }
 
-/* Health checks follow the model; a check that restarted is UNKNOWN. */
-static int daemon__health_sync(struct st_daemon *d)
+/* Health checks follow the model; a check that restarted is UNKNOWN.
+ * Nonzero if a verdict changed; those services are marked in dirty (may
+ * be NULL). */
+static int daemon__health_sync(struct st_daemon *d, uint8_t *dirty)
 {
 	enum st_hstate s;
 	size_t i, j;
@@ -386,6 +449,8 @@ static int daemon__health_sync(struct st_daemon *d)
 	for (i = 0; i < d->model.nservices; i++)
 		for (j = 0; j < d->model.services[i].nbackends; j++) {
 			s = st_health_state(d->health, i, j);
+			if (s != d->rt[i].be[j].health && dirty)
+				dirty[i] = 1;
 			changed |= s != d->rt[i].be[j].health;
 			d->rt[i].be[j].health = s;
 		}
@@ -397,7 +462,7 @@ int st_daemon_start_health(struct st_daemon *d)
 	d->health = st_health_new(d->loop, daemon__health_cb, d);
 	if (!d->health)
 		return -errno ? -errno : -ENOMEM;
-	daemon__health_sync(d);
+	daemon__health_sync(d, NULL);
 	return 0;
 }
 
@@ -452,11 +517,101 @@ int st_daemon_replace(struct st_daemon *d, struct st_model *m, char *msg, size_t
 			 "ones failed too: see the log" :
 			 "the data path refused the new services; previous state restored");
 		err = -EIO;
-	} else if (daemon__health_sync(d) && st_daemon_apply(d)) {
+	} else if (daemon__health_sync(d, NULL) && st_daemon_apply(d)) {
 		st_err("reload: applying restarted health checks failed");
 	}
 	daemon__rt_free(rt, next.nservices);
 	st_model_free(&next);
+	return err;
+}
+
+/* Runtime state for backends nb of service svc: what the service's
+ * current backends know is carried over by ident. */
+static struct st_rt_backend *daemon__rt_be_new(const struct st_daemon *d, size_t svc,
+					       const struct st_model_backend *nb, size_t n)
+{
+	const struct st_model_service *os = &d->model.services[svc];
+	struct st_rt_backend *be = calloc(n + 1, sizeof(*be));
+	size_t j, oj;
+
+	for (j = 0; be && j < n; j++) {
+		be[j].weight = nb[j].weight;
+		for (oj = 0; oj < os->nbackends; oj++)
+			if (!strcmp(os->backends[oj].ident, nb[j].ident))
+				daemon__carry(&be[j], &d->rt[svc].be[oj]);
+	}
+	return be;
+}
+
+/* Swap the backends (and their runtime state) of the listed services
+ * with the ones held in nb/nnb/rbe; twice is a no-op. */
+static void daemon__swap_some(struct st_daemon *d, size_t n, const size_t *svc,
+			      struct st_model_backend **nb, size_t *nnb,
+			      struct st_rt_backend **rbe)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct st_model_service *ms = &d->model.services[svc[i]];
+		struct st_model_backend *tb = ms->backends;
+		struct st_rt_backend *trb = d->rt[svc[i]].be;
+		size_t tn = ms->nbackends;
+
+		ms->backends = nb[i];
+		ms->nbackends = nnb[i];
+		d->rt[svc[i]].be = rbe[i];
+		nb[i] = tb;
+		nnb[i] = tn;
+		rbe[i] = trb;
+	}
+}
+
+int st_daemon_replace_backends(struct st_daemon *d, size_t n, const size_t *svc,
+			       struct st_model_backend **nb, size_t *nnb,
+			       char *msg, size_t len)
+{
+	struct st_rt_backend **rbe = calloc(n + 1, sizeof(*rbe));
+	uint8_t *dirty = calloc(d->model.nservices + 1, 1);
+	size_t i;
+	int err = rbe && dirty ? 0 : -ENOMEM;
+
+	for (i = 0; !err && i < n; i++) {
+		if (svc[i] >= d->model.nservices || dirty[svc[i]] || d->model.services[svc[i]].l7)
+			err = -EINVAL;	/* a caller's bug: out of range, twice, or L7 */
+		else if (!(rbe[i] = daemon__rt_be_new(d, svc[i], nb[i], nnb[i])))
+			err = -ENOMEM;
+		else
+			dirty[svc[i]] = 1;
+	}
+	if (err) {
+		snprintf(msg, len, err == -ENOMEM ? "out of memory" : "bad service list");
+		goto out;
+	}
+	/* As st_daemon_replace: applied with the verdicts carried over, and
+	 * only then do the checks follow; restored whole if refused. */
+	daemon__swap_some(d, n, svc, nb, nnb, rbe);	/* nb/rbe now hold the old */
+	err = daemon__apply(d, dirty);
+	if (err) {
+		daemon__swap_some(d, n, svc, nb, nnb, rbe);
+		snprintf(msg, len, daemon__apply(d, dirty) ?
+			 "the data path refused the new services, and restoring the previous "
+			 "ones failed too: see the log" :
+			 "the data path refused the new services; previous state restored");
+		err = -EIO;
+	} else {
+		memset(dirty, 0, d->model.nservices);
+		if (daemon__health_sync(d, dirty) && daemon__apply(d, dirty))
+			st_err("update: applying restarted health checks failed");
+	}
+out:
+	for (i = 0; i < n; i++) {
+		free(nb[i]);
+		nb[i] = NULL;
+		if (rbe)
+			free(rbe[i]);
+	}
+	free(rbe);
+	free(dirty);
 	return err;
 }
 

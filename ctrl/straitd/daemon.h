@@ -118,6 +118,13 @@ int st_daemon_reload(struct st_daemon *d, char *msg, size_t len);
  * runtime state carried over by service name and backend ident, applied,
  * rolled back whole (-EIO) if the data path refuses it. */
 int st_daemon_replace(struct st_daemon *d, struct st_model *m, char *msg, size_t len);
+/* The same for a model that differs from the running one only in the
+ * backends of n distinct l4 services: service svc[i] gets the nnb[i]
+ * backends nb[i] (each array taken: freed, and nb[i] set to NULL, also on
+ * failure). Only those services are carried over and programmed. */
+int st_daemon_replace_backends(struct st_daemon *d, size_t n, const size_t *svc,
+			       struct st_model_backend **nb, size_t *nnb,
+			       char *msg, size_t len);
 
 /* Health checks report here (service and backend index in d->model). */
 void st_daemon_health(struct st_daemon *d, size_t svc, size_t be, enum st_hstate s);

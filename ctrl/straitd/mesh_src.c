@@ -30,6 +30,7 @@
 
 #define MESH_SRC__HANDOVER_MS 10000	/* a new client takes over by then */
 #define MESH_SRC__SCALE 1000		/* weight units per share point */
+#define MESH_SRC__DIRTY_MAX 64		/* more services changed in a burst: merge all */
 
 static void mesh_src__changed(void *arg);
 
@@ -38,6 +39,12 @@ static void mesh_src__changed(void *arg);
 struct mesh_src__pick {
 	const struct st_mesh_backend *b;
 	int k;				/* cluster index in the model's mesh */
+};
+
+/* What a merge put in the model (or left out). */
+struct mesh_src__tally {
+	size_t backends, skipped;
+	size_t cl[ST_MESH_CLUSTERS_MAX];	/* backends by cluster index */
 };
 
 /* Is this mesh backend one the service can use? 0, or why not. */
@@ -131,11 +138,12 @@ static void mesh_src__weigh(struct st_mesh_src *s, const struct st_mesh_model *m
 	}
 }
 
-/* One mapped service: its mesh backends appended to its static ones. */
-static int mesh_src__service(struct st_mesh_src *s, struct st_model *m,
-			     const struct st_mesh_map *mp)
+/* One mapped service svc (of model m, or a copy of it): its mesh backends
+ * appended to its static ones, counted in t. */
+static int mesh_src__service(struct st_mesh_src *s, const struct st_model *m,
+			     const struct st_mesh_map *mp, struct st_model_service *svc,
+			     struct mesh_src__tally *t)
 {
-	struct st_model_service *svc = &m->services[mp->svc];
 	struct st_mesh_backend *mb = NULL;
 	struct mesh_src__pick *pk = NULL;
 	struct st_model_backend *nb;
@@ -165,16 +173,16 @@ static int mesh_src__service(struct st_mesh_src *s, struct st_model *m,
 		if (why) {
 			st_dbg("mesh: service %s: backend %s of cluster %s left out: %s", svc->name,
 			       svc->backends[first + np].ident, mb[i].cluster, why);
-			s->skipped++;
+			t->skipped++;
 			continue;
 		}
 		pk[np].b = &mb[i];
 		pk[np++].k = k;
-		s->cl[k].backends++;
+		t->cl[k]++;
 	}
 	svc->nbackends = first + np;
 	mesh_src__weigh(s, m->mesh, mp, svc, first, pk, np);
-	s->backends += np;
+	t->backends += np;
 	rc = 0;
 out:
 	free(pk);
@@ -191,9 +199,33 @@ static size_t mesh_src__count(const struct st_model *m)
 	return n;
 }
 
+/* The clients' revisions the model now holds. */
+static void mesh_src__revisions(struct st_mesh_src *s)
+{
+	struct st_mesh_status st;
+	size_t j, k;
+
+	for (k = 0; s->mesh && k < s->ncl; k++)
+		for (j = 0; j < st_mesh_nclusters(s->mesh); j++) {
+			st_mesh_status(s->mesh, j, &st);
+			if (!strcmp(st.cluster, s->cl[k].name))
+				s->cl[k].applied_rev = st.revision;
+		}
+}
+
+static int mesh_src__too_many(size_t n, const struct st_model *m, char *msg, size_t len)
+{
+	/* backend ids: 0 is "none", hence max_backends - 1 usable */
+	if (n < m->max_backends)
+		return 0;
+	snprintf(msg, len, "clustermesh: %zu backends in all, more than max_backends = %u "
+		 "allows; the previous backends stay", n, m->max_backends);
+	return -ENOSPC;
+}
+
 int st_mesh_src_merge(struct st_mesh_src *s, struct st_model *m, char *msg, size_t len)
 {
-	size_t i, k;
+	size_t i, k, nmaps = m->mesh ? m->mesh->nmaps : 0;
 	int rc = 0;
 
 	s->mapped = s->backends = s->skipped = 0;
@@ -202,8 +234,21 @@ int st_mesh_src_merge(struct st_mesh_src *s, struct st_model *m, char *msg, size
 		memset(&s->cl[k], 0, sizeof(s->cl[k]));
 		snprintf(s->cl[k].name, sizeof(s->cl[k].name), "%s", m->mesh->clusters[k].name);
 	}
-	for (i = 0; m->mesh && !rc && i < m->mesh->nmaps; i++) {
-		rc = mesh_src__service(s, m, &m->mesh->maps[i]);
+	/* what each map left out, for incremental builds (none without it) */
+	free(s->map_skipped);
+	s->map_skipped = calloc(nmaps + 1, sizeof(*s->map_skipped));
+	s->nmap_skipped = s->map_skipped ? nmaps : 0;
+	for (i = 0; m->mesh && !rc && i < nmaps; i++) {
+		struct mesh_src__tally t = { 0 };
+
+		rc = mesh_src__service(s, m, &m->mesh->maps[i], &m->services[m->mesh->maps[i].svc],
+				       &t);
+		for (k = 0; k < s->ncl; k++)
+			s->cl[k].backends += t.cl[k];
+		s->backends += t.backends;
+		s->skipped += t.skipped;
+		if (s->map_skipped)
+			s->map_skipped[i] = (uint32_t)t.skipped;
 		s->mapped++;
 	}
 	if (rc) {
@@ -211,23 +256,10 @@ int st_mesh_src_merge(struct st_mesh_src *s, struct st_model *m, char *msg, size
 			 m->services[m->mesh->maps[i - 1].svc].name, strerror(-rc));
 		return rc;
 	}
-	/* backend ids: 0 is "none", hence max_backends - 1 usable */
-	if (mesh_src__count(m) >= m->max_backends) {
-		snprintf(msg, len, "clustermesh: %zu backends in all, more than max_backends = %u "
-			 "allows; the previous backends stay", mesh_src__count(m), m->max_backends);
-		return -ENOSPC;
-	}
-	for (k = 0; s->mesh && k < s->ncl; k++) {
-		struct st_mesh_status st;
-		size_t j;
-
-		for (j = 0; j < st_mesh_nclusters(s->mesh); j++) {
-			st_mesh_status(s->mesh, j, &st);
-			if (!strcmp(st.cluster, s->cl[k].name))
-				s->cl[k].applied_rev = st.revision;
-		}
-	}
-	return 0;
+	rc = mesh_src__too_many(mesh_src__count(m), m, msg, len);
+	if (!rc)
+		mesh_src__revisions(s);
+	return rc;
 }
 
 /* ---- the daemon's side ---- */
@@ -254,10 +286,92 @@ static int mesh_src__all_listed(const struct st_mesh *m)
 	return m != NULL;
 }
 
-static void mesh_src__build(struct st_mesh_src *s)
+/* Map i's service merged again from base into *nb (*nnb backends),
+ * counted in t; what the running model has from the mesh for it is
+ * counted in gone. */
+static int mesh_src__remerge(struct st_mesh_src *s, size_t i, struct mesh_src__tally *t,
+			     struct mesh_src__tally *gone, struct st_model_backend **nb,
+			     size_t *nnb)
 {
+	const struct st_mesh_model *mm = s->base.mesh;
+	const struct st_mesh_map *mp = &mm->maps[i];
+	const struct st_model_service *bs = &s->base.services[mp->svc];
+	const struct st_model_service *cur = &s->d->model.services[mp->svc];
+	struct st_model_service copy = *bs;
+	size_t j, before = t->skipped;
+	int rc;
+
+	copy.backends = malloc((bs->nbackends + 1) * sizeof(*copy.backends));
+	if (!copy.backends)
+		return -ENOMEM;
+	memcpy(copy.backends, bs->backends, bs->nbackends * sizeof(*copy.backends));
+	rc = mesh_src__service(s, &s->base, mp, &copy, t);
+	*nb = copy.backends;	/* the caller frees it, also on failure */
+	*nnb = copy.nbackends;
+	if (rc)
+		return rc;
+	for (j = bs->nbackends; j < cur->nbackends; j++) {
+		int c = st_mesh_model_cluster(mm, cur->backends[j].group);
+
+		if (c >= 0)
+			gone->cl[c]++;
+		gone->backends++;
+	}
+	gone->skipped += s->map_skipped[i];
+	/* (on failure the next build merges all, which sets it again) */
+	s->map_skipped[i] = (uint32_t)(t->skipped - before);
+	return 0;
+}
+
+/* The dirty maps' services merged again into the running model (no copy
+ * of it); the counters follow once the data path took them. */
+static int mesh_src__build_some(struct st_mesh_src *s)
+{
+	const struct st_mesh_model *mm = s->base.mesh;
 	struct st_daemon *d = s->d;
-	uint64_t t0 = st_now_ns();
+	struct st_model_backend **nb = calloc(s->ndirty + 1, sizeof(*nb));
+	size_t *svc = calloc(s->ndirty + 1, sizeof(*svc)), *nnb = calloc(s->ndirty + 1, sizeof(*nnb));
+	size_t i, k, n = 0, total = mesh_src__count(&d->model);
+	struct mesh_src__tally t = { 0 }, gone = { 0 };
+	int rc = nb && svc && nnb ? 0 : -ENOMEM;
+
+	for (i = 0; !rc && i < mm->nmaps; i++) {
+		if (!s->dirty[i])
+			continue;
+		svc[n] = mm->maps[i].svc;
+		rc = mesh_src__remerge(s, i, &t, &gone, &nb[n], &nnb[n]);
+		total = total - d->model.services[svc[n]].nbackends + nnb[n];
+		n++;
+		if (rc && rc != -ENOMEM)
+			snprintf(s->last_error, sizeof(s->last_error), "clustermesh: merging the "
+				 "backends of service %s: %s", d->model.services[svc[n - 1]].name,
+				 strerror(-rc));
+	}
+	if (rc == -ENOMEM)
+		snprintf(s->last_error, sizeof(s->last_error), "out of memory");
+	if (!rc)
+		rc = mesh_src__too_many(total, &d->model, s->last_error, sizeof(s->last_error));
+	if (!rc)
+		rc = st_daemon_replace_backends(d, n, svc, nb, nnb, s->last_error,
+						sizeof(s->last_error));
+	if (!rc) {
+		for (k = 0; k < s->ncl; k++)
+			s->cl[k].backends = s->cl[k].backends + t.cl[k] - gone.cl[k];
+		s->backends = s->backends + t.backends - gone.backends;
+		s->skipped = s->skipped + t.skipped - gone.skipped;
+		mesh_src__revisions(s);
+	}
+	for (i = 0; nb && i < n; i++)
+		free(nb[i]);	/* NULL once taken */
+	free(nb);
+	free(svc);
+	free(nnb);
+	return rc;
+}
+
+/* Every mapped service merged into a copy of base; applied as a reload. */
+static int mesh_src__build_all(struct st_mesh_src *s)
+{
 	struct st_model m;
 	int rc = st_model_copy(&m, &s->base);
 
@@ -266,8 +380,35 @@ static void mesh_src__build(struct st_mesh_src *s)
 	else if ((rc = st_mesh_src_merge(s, &m, s->last_error, sizeof(s->last_error))))
 		st_model_free(&m);
 	else
-		rc = st_daemon_replace(d, &m, s->last_error, sizeof(s->last_error));
+		rc = st_daemon_replace(s->d, &m, s->last_error, sizeof(s->last_error));
+	return rc;
+}
+
+static void mesh_src__clean(struct st_mesh_src *s)
+{
+	if (s->dirty)
+		memset(s->dirty, 0, s->dirty_cap);
+	s->ndirty = s->nevents = 0;
+	s->dirty_all = 0;
+}
+
+static void mesh_src__build(struct st_mesh_src *s)
+{
+	struct st_daemon *d = s->d;
+	uint64_t t0 = st_now_ns();
+	const struct st_mesh_model *mm = s->base.mesh;
+	/* Without a named change (a cluster went stale or came back) the
+	 * whole merge runs, as it does when base or d->model moved. */
+	int some = s->inc_ok && !s->dirty_all && s->ndirty && s->mesh && mm &&
+		   s->dirty_cap == mm->nmaps && s->nmap_skipped == mm->nmaps;
+	int rc;
+
+	s->last_error[0] = 0;
+	rc = some ? mesh_src__build_some(s) : mesh_src__build_all(s);
+	mesh_src__clean(s);
+	s->inc_ok = !rc;
 	s->builds++;
+	s->inc_builds += some && !rc;
 	s->last_build_ns = st_now_ns() - t0;
 	if (rc) {
 		s->build_failures++;
@@ -277,14 +418,59 @@ static void mesh_src__build(struct st_mesh_src *s)
 	}
 	s->last_error[0] = 0;
 	s->last_apply_unix_us = mesh_src__unix_us();
-	st_dbg("mesh: applied: %zu mapped services, %zu mesh backends (%zu left out) in %.1f ms",
-	       s->mapped, s->backends, s->skipped, s->last_build_ns / 1e6);
+	st_dbg("mesh: applied (%s): %zu mapped services, %zu mesh backends (%zu left out) in "
+	       "%.1f ms", some ? "changed services" : "all", s->mapped, s->backends, s->skipped,
+	       s->last_build_ns / 1e6);
 	if (!s->first_programmed_ms && mesh_src__all_listed(s->mesh)) {
 		s->first_programmed_ms = st_now_ms() - d->started_ms;
 		st_info("mesh: every cluster listed and programmed: %zu services, %zu mesh "
 			"backends, %llu ms after start", s->mapped, s->backends,
 			(unsigned long long)s->first_programmed_ms);
 	}
+}
+
+/* Map i's service must be merged again at the next build. */
+static void mesh_src__mark(struct st_mesh_src *s, size_t i)
+{
+	if (!s->dirty[i]) {
+		s->dirty[i] = 1;
+		s->ndirty++;
+	}
+}
+
+/* The client reports a service that changed (before its on_change). */
+static void mesh_src__service_cb(void *arg, const char *cluster, enum st_mesh_op op,
+				 const struct st_mesh_svc *old, const struct st_mesh_svc *new_)
+{
+	struct st_mesh_src *s = arg;
+	const struct st_mesh_svc *v = new_ ? new_ : old;
+	const struct st_mesh_model *mm = s->base.mesh;
+	size_t i;
+
+	(void)cluster;
+	(void)op;
+	if (s->dirty_all)
+		return;
+	if (!v || !mm || !s->dirty || s->dirty_cap != mm->nmaps ||
+	    ++s->nevents > MESH_SRC__DIRTY_MAX) {
+		s->dirty_all = 1;	/* a list or a resync: one full merge is cheaper */
+		return;
+	}
+	for (i = 0; i < mm->nmaps; i++)
+		if (!strcmp(mm->maps[i].name, v->name) && !strcmp(mm->maps[i].ns, v->ns))
+			mesh_src__mark(s, i);
+}
+
+/* Dirty flags sized for base's maps (after start and every reload). */
+static void mesh_src__dirty_alloc(struct st_mesh_src *s)
+{
+	size_t n = s->base.mesh ? s->base.mesh->nmaps : 0;
+
+	free(s->dirty);
+	s->dirty = calloc(n + 1, 1);
+	s->dirty_cap = s->dirty ? n : 0;
+	s->ndirty = s->nevents = 0;
+	s->dirty_all = 1;
 }
 
 static void mesh_src__rebuild_fire(struct st_loop *l, void *arg)
@@ -310,7 +496,7 @@ static struct st_mesh *mesh_src__client(struct st_mesh_src *s, const struct st_m
 		.clusters = cc, .nclusters = mm->nclusters,
 		.local_cluster = mm->local_cluster[0] ? mm->local_cluster : NULL,
 		.stale_grace_ms = mm->stale_grace_ms, .coalesce_ms = mm->coalesce_ms,
-		.on_change = mesh_src__changed, .arg = s,
+		.on_change = mesh_src__changed, .on_service = mesh_src__service_cb, .arg = s,
 	};
 	size_t i, j;
 
@@ -345,6 +531,7 @@ static void mesh_src__handover_fire(struct st_loop *l, void *arg)
 	st_mesh_free(s->mesh);
 	s->mesh = s->next;
 	s->next = NULL;
+	s->dirty_all = 1;	/* another client: merge everything from it */
 	mesh_src__build(s);
 }
 
@@ -371,6 +558,7 @@ static int mesh_src__merge_hook(struct st_daemon *d, struct st_model *next, char
 	if (s->have_pending)
 		st_model_free(&s->pending);
 	s->have_pending = 0;
+	s->inc_ok = 0;		/* d->model is about to be, or stay, another one */
 	rc = st_model_copy(&s->pending, next);
 	if (rc) {
 		snprintf(msg, len, "clustermesh: out of memory");
@@ -387,8 +575,13 @@ static void mesh_src__health_hook(struct st_daemon *d, size_t svc, void *arg)
 	size_t i;
 
 	for (i = 0; mm && i < mm->nmaps; i++)
-		if (mm->maps[i].svc == svc && mm->maps[i].affinity != ST_MESH_AFF_NONE)
+		if (mm->maps[i].svc == svc && mm->maps[i].affinity != ST_MESH_AFF_NONE) {
+			if (s->dirty && s->dirty_cap == mm->nmaps)
+				mesh_src__mark(s, i);
+			else
+				s->dirty_all = 1;
 			mesh_src__rebuild_soon(s);
+		}
 }
 
 void st_mesh_src_reloaded(struct st_mesh_src *s)
@@ -419,6 +612,8 @@ void st_mesh_src_reloaded(struct st_mesh_src *s)
 	s->base = s->pending;
 	memset(&s->pending, 0, sizeof(s->pending));
 	s->have_pending = 0;
+	s->inc_ok = 0;
+	mesh_src__dirty_alloc(s);
 	if (!s->mesh)
 		mesh_src__rebuild_soon(s);	/* static backends only now */
 }
@@ -434,6 +629,7 @@ struct st_mesh_src *st_mesh_src_start(struct st_daemon *d, char *err, size_t err
 		return NULL;
 	}
 	s->d = d;
+	mesh_src__dirty_alloc(s);
 	if (mm && mm->nclusters) {
 		s->mesh = mesh_src__client(s, mm);
 		if (!s->mesh) {
@@ -467,5 +663,7 @@ void st_mesh_src_stop(struct st_mesh_src *s)
 	if (s->have_pending)
 		st_model_free(&s->pending);
 	st_model_free(&s->base);
+	free(s->dirty);
+	free(s->map_skipped);
 	free(s);
 }

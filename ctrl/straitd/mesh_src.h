@@ -2,10 +2,13 @@
  *
  * The running client (ctrl/mesh) follows the clusters of the config's
  * `mesh` group. Whenever what it knows changes (a burst of changes is
- * one callback), the backends of every mesh-mapped service are computed
- * again and merged into a copy of the file's model, which then goes the
- * way of a reload (st_daemon_replace: runtime state carried over,
- * validated, only differences programmed, rolled back whole on refusal).
+ * one callback), the backends of the mesh-mapped services that changed
+ * are computed again and go the way of a reload (st_daemon_replace_
+ * backends: runtime state carried over, validated, only those services
+ * programmed, rolled back whole on refusal). The first build, a build
+ * after a reload or a failure, and a burst of many changes merge every
+ * mapped service into a copy of the file's model instead
+ * (st_daemon_replace).
  * A reload merges the same way before it applies; if it changed the
  * clusters, a new client starts and takes over once it has listed every
  * cluster, so the backends do not blink in between.
@@ -51,6 +54,16 @@ struct st_mesh_src {
 	uint64_t last_apply_unix_us;	/* when the last build reached the data path */
 	uint64_t first_programmed_ms;	/* after start: every cluster listed and applied */
 	char last_error[512];
+	/* Incremental builds: the client names the services that changed
+	 * (on_service); when d->model is still base merged by the last build,
+	 * only the mapped services among them are merged and applied again. */
+	int inc_ok;			/* d->model is base + the last build's merge */
+	int dirty_all;			/* too many changes, or unknown ones: merge all */
+	uint8_t *dirty;			/* [dirty_cap = base.mesh->nmaps] map changed */
+	size_t dirty_cap, ndirty, nevents;
+	uint32_t *map_skipped;		/* [nmap_skipped] backends each map left out */
+	size_t nmap_skipped;
+	uint64_t inc_builds;		/* builds that merged only the changed services */
 };
 
 /* Follow d->model.mesh (which may be NULL: the source idles until a

@@ -31,6 +31,9 @@ int st_xdp_attach(struct st_xdp_engine *e, const struct st_model *m);
 /* Program services, backends, rings and SNAT from the model; only services
  * whose backends, weights or flags changed get a new ring. */
 int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m);
+/* The same, told that only services i with dirty[i] set may differ from
+ * what the last apply programmed (dirty NULL: any may). */
+int st_xdp_apply_some(struct st_xdp_engine *e, const struct st_model *m, const uint8_t *dirty);
 /* Data-path ids (0 / -ENOENT when not programmed). */
 uint32_t st_xdp_backend_id(const struct st_xdp_engine *e, const struct st_backend *be);
 /* The backend behind a data-path id (from the shadow: no syscall). */

@@ -36,6 +36,7 @@ struct st_xdp_shadow {
 	uint64_t keys_sig;		/* of the service keys + SNAT: addresses */
 	uint64_t *ring_gen;		/* [max_services] Maglev tables swapped in, by id */
 	uint32_t next_be;		/* where the search for a free backend id starts */
+	uint64_t last_gc_ns;		/* of the last walk for unused backend ids */
 };
 
 /* Index key of a backend: what identifies it (address, port, family). */
@@ -141,6 +142,8 @@ static uint32_t rec__backend_id(struct st_xdp_engine *e, const struct st_backend
 
 	memset(&fresh.nh, 0, sizeof(fresh.nh));
 	fresh.flags = ST_BE_F_VALID | (want->flags & (ST_BE_F_DOWN | ST_BE_F_PEER));
+	if (id)		/* in a ring again: its grace starts over (gc may lag) */
+		e->shadow->unused_since[id] = 0;
 	if (id && (e->shadow->be[id].flags & (ST_BE_F_DOWN | ST_BE_F_PEER)) !=
 		  (fresh.flags & (ST_BE_F_DOWN | ST_BE_F_PEER))) {
 		if (st_lbmaps_set_backend(&e->maps, id, &fresh))
@@ -288,7 +291,7 @@ static void rec__neigh(const struct st_model_service *ms,
 
 /* Build the service's Maglev table aside and swap it in. */
 static int rec__service(struct st_xdp_engine *e, const struct st_model_service *ms,
-			uint32_t *ring, uint8_t *svc_used)
+			uint32_t *ring, uint8_t **svc_used)
 {
 	struct st_maglev_backend *mb = calloc(ms->nbackends + 1, sizeof(*mb));
 	struct st_svc svc = { .flags = ms->flags };
@@ -309,8 +312,12 @@ static int rec__service(struct st_xdp_engine *e, const struct st_model_service *
 	}
 	if (!err)
 		err = st_maglev_build(mb, ms->nbackends, ring, e->maps.ring_size);
-	if (!err && st_xdp_service_id(e, &ms->key, &svc.id))
-		err = rec__free_svc_id(e, svc_used, &svc.id);
+	/* The walk of st_svcs (a syscall per service) only for a new one. */
+	if (!err && st_xdp_service_id(e, &ms->key, &svc.id)) {
+		if (!*svc_used)
+			*svc_used = rec__svc_used(e);
+		err = *svc_used ? rec__free_svc_id(e, *svc_used, &svc.id) : -ENOMEM;
+	}
 	if (!err)
 		err = st_lbmaps_set_service(&e->maps, &ms->key, &svc, ring);
 	if (!err && svc.id < e->maps.max_services)
@@ -415,12 +422,22 @@ static void rec__gc_backends(struct st_xdp_engine *e, const struct st_model *m, 
 	free(used);
 }
 
+/* An apply that names the services it changed walks the backend ids at
+ * most this often (a backend out of every ring is marked unused a little
+ * later, so released later: never early). */
+#define REC__GC_EVERY_NS 1000000000ULL
+
 int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m)
+{
+	return st_xdp_apply_some(e, m, NULL);
+}
+
+int st_xdp_apply_some(struct st_xdp_engine *e, const struct st_model *m, const uint8_t *dirty)
 {
 	uint32_t *ring = calloc(e->maps.ring_size, sizeof(*ring));
 	uint8_t *svc_used = NULL;
 	size_t i, j, changed = 0;
-	uint64_t keys_sig = rec__keys_sig(m);
+	uint64_t keys_sig = rec__keys_sig(m), now;
 	int err, keys_same;
 
 	err = ring ? st_lbmaps_set_cfg(&e->maps, &m->cfg) : -ENOMEM;
@@ -432,17 +449,18 @@ int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m)
 		rec__prune(e, m);
 	for (i = 0; !err && i < m->nservices; i++) {
 		const struct st_model_service *ms = &m->services[i];
-		uint64_t sig = rec__sig(ms, e->maps.ring_size);
-		uint64_t *old = st_htab_lookup(&e->shadow->sigs, &ms->key);
+		uint64_t sig, *old;
 
+		if (dirty && !dirty[i] && keys_same)
+			continue;	/* as programmed last time */
+		sig = rec__sig(ms, e->maps.ring_size);
+		old = st_htab_lookup(&e->shadow->sigs, &ms->key);
 		if (old && *old == sig)
 			continue;
 		for (j = 0; j < ms->nbackends; j++)	/* first time or new backend */
 			if (!old || !st_xdp_backend_id(e, &ms->backends[j].be))
 				rec__neigh(ms, &ms->backends[j]);
-		if (!svc_used)
-			svc_used = rec__svc_used(e);
-		err = svc_used ? rec__service(e, ms, ring, svc_used) : -ENOMEM;
+		err = rec__service(e, ms, ring, &svc_used);
 		if (!err && st_htab_insert(&e->shadow->sigs, &ms->key, &sig, 0))
 			err = -ENOMEM;
 		changed++;
@@ -451,8 +469,11 @@ int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m)
 		err = rec__addrs(e, m);
 	if (!err)
 		e->shadow->keys_sig = keys_sig;
-	if (!err)
-		rec__gc_backends(e, m, st_now_ns());
+	now = st_now_ns();
+	if (!err && (!dirty || !keys_same || now - e->shadow->last_gc_ns >= REC__GC_EVERY_NS)) {
+		rec__gc_backends(e, m, now);
+		e->shadow->last_gc_ns = now;
+	}
 	if (!err && st_neigh_manage_gateways())
 		st_warn("xdp: could not install managed neighbour entries for gateways");
 	free(ring);

@@ -14,6 +14,7 @@
 /* The daemon runs without a data path here (d->xdp == NULL); these are
  * never called but must link. */
 int st_xdp_apply(struct st_xdp_engine *e, const struct st_model *m) { return -EIO; }
+int st_xdp_apply_some(struct st_xdp_engine *e, const struct st_model *m, const uint8_t *dirty) { return -EIO; }
 uint32_t st_xdp_backend_id(const struct st_xdp_engine *e, const struct st_backend *be) { return 0; }
 int st_xdp_service_id(const struct st_xdp_engine *e, const struct st_vip_key *k, uint32_t *id) { return -ENOENT; }
 uint64_t st_xdp_ring_generation(const struct st_xdp_engine *e, uint32_t id) { return 0; }
