@@ -17,15 +17,17 @@
 #
 # Services: web 192.0.2.10:80 <- default/web port "http" from every
 # cluster, equal weights; canary 192.0.2.11:80 <- default/canary with
-# weights cluster-a 90, cluster-b 10. Backends: cluster-a web b1, canary
+# weights cluster-a 90, cluster-b 10; near 192.0.2.12:80 <- default/web
+# with affinity local (cluster-a). Backends: cluster-a web b1, canary
 # b1 b2; cluster-b web b2, canary b3; cluster-c web b3.
 #
 # Cases:
 #  1. start: every cluster listed and programmed; web splits 1:1:1 over
-#     b1 b2 b3, canary 45:45:10 (per-cluster weights spread per backend).
+#     b1 b2 b3, canary 45:45:10 (per-cluster weights spread per backend),
+#     near only to b1 (the local cluster's).
 #  2. add: b4 joins cluster-b's web: new flows reach it within a bound.
 #  3. delete: cluster-a's web deleted: no new flow reaches b1 within a
-#     bound; the rest splits evenly.
+#     bound; the rest splits evenly; near falls back to the remote ones.
 #  4. malformed: bad JSON, a wrong type, a 1.1 MiB value and a bad value
 #     over cluster-c's good web are counted (metrics, mesh status) while
 #     traffic is untouched (cluster-c's web keeps its last good value).
@@ -50,6 +52,7 @@ e2e_init mesh_e2e "${1:-}"
 
 VIP_WEB=192.0.2.10
 VIP_CANARY=192.0.2.11
+VIP_NEAR=192.0.2.12	# default/web again, affinity local (cluster-a)
 GRACE_S=4
 FOLLOW_S=5		# bound for traffic to follow an etcd write
 METRICS=127.0.0.1:19477
@@ -222,7 +225,9 @@ services = (
     mesh = { service = "default/web"; port = "http"; }; },
   { name = "canary"; frontend = { address = "$VIP_CANARY"; port = 80; }; forwarding = "nat";
     mesh = { service = "default/canary"; port = "http";
-             weights = { cluster-a = $1; cluster-b = $2; }; }; }
+             weights = { cluster-a = $1; cluster-b = $2; }; }; },
+  { name = "near"; frontend = { address = "$VIP_NEAR"; port = 80; }; forwarding = "nat";
+    mesh = { service = "default/web"; port = "http"; affinity = "local"; }; }
 );
 EOF
 }
@@ -266,6 +271,9 @@ case_start() {
 	check_split web1 "b1=1 b2=1 b3=1"
 	run_clients canary1 $VIP_CANARY:80 400
 	check_split canary1 "b1=45 b2=45 b3=10"
+	# affinity local: the same global service, only the local cluster's b1
+	run_clients near1 $VIP_NEAR:80 100
+	check_split near1 "b1=1"
 }
 
 case_add_delete() {
@@ -278,6 +286,10 @@ case_add_delete() {
 	timed "cluster-a's web deleted: no new flow reaches b1" $FOLLOW_S avoids $VIP_WEB b1
 	run_clients web3 $VIP_WEB:80 300
 	check_split web3 "b2=1 b3=1 b4=1"
+	# affinity local with no local backend left: the remote ones serve
+	timed "affinity local falls back to the remote clusters" $FOLLOW_S avoids $VIP_NEAR b1
+	run_clients near2 $VIP_NEAR:80 300
+	check_split near2 "b2=1 b3=1 b4=1"
 }
 
 case_malformed() {
