@@ -22,6 +22,7 @@ PKGS=(
   libconfig-dev libcriterion-dev linux-libc-dev libjansson-dev libssl-dev
   # tests: netns topology, fixture regeneration, packet capture on failure
   iproute2 procps kmod ethtool jq python3 python3-scapy tcpdump
+  python3-cryptography  # scapy's ESP needs it for AES-GCM (IPsec interop tests)
   openssl curl
   prometheus  # tests/e2e/prom_e2e.sh runs its own; promtool checks the exposition
   # clustermesh: straitd reads etcd's JSON gateway with libcurl; the mesh
