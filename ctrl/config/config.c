@@ -641,6 +641,9 @@ static void cfg__defaults(struct st_model *m)
 
 static const char *const cfg__top_keys[] = { "gateway", "services", "mesh", "ipsec", NULL };
 
+static void cfg__l7_mesh_check(struct cfg__ctx *c, const config_setting_t *root,
+			       const struct st_model *m);
+
 static int cfg__model(config_t *cf, struct cfg__ctx *c, struct st_model *m)
 {
 	config_setting_t *root = config_root_setting(cf);
@@ -653,8 +656,32 @@ static int cfg__model(config_t *cf, struct cfg__ctx *c, struct st_model *m)
 		cfg__gateway(c, gw, m);
 	cfg__mesh(c, root, m);	/* before the services: they name its clusters */
 	cfg__services(c, config_setting_get_member(root, "services"), m);
+	cfg__l7_mesh_check(c, root, m);
 	cfg__ipsec(c, root, m);	/* after the gateway: SNAT addresses are defaults */
 	return c->nerr ? -EINVAL : 0;
+}
+
+/* An l7 backend set that takes servers from clustermesh needs the mesh. */
+static void cfg__l7_mesh_check(struct cfg__ctx *c, const config_setting_t *root,
+			       const struct st_model *m)
+{
+	size_t i, r, u, k;
+
+	for (i = 0; !m->mesh && i < m->nservices; i++) {
+		const struct st_l7_service *l7 = m->services[i].l7;
+
+		for (r = 0; l7 && r < l7->nroutes; r++)
+			for (u = 0; u < l7->routes[r].nrules; u++)
+				for (k = 0; k < l7->routes[r].rules[u].nrefs; k++)
+					if (l7->routes[r].rules[u].refs[k].mesh_service[0]) {
+						cfg__error(c, root, "services",
+							   "%s: backend set \"%s\" takes servers from the mesh, "
+							   "but there is no top-level \"mesh\" section",
+							   m->services[i].name,
+							   l7->routes[r].rules[u].refs[k].name);
+						return;
+					}
+	}
 }
 
 static int cfg__finish(config_t *cf, struct cfg__ctx *c, int ok, struct st_model *m)

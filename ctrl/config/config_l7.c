@@ -22,7 +22,8 @@ static const char *const l7__match_keys[] = {
 	"path", "path_type", "method", "headers", "query", NULL,
 };
 static const char *const l7__kv_keys[] = { "name", "value", "type", NULL };
-static const char *const l7__ref_keys[] = { "name", "weight", "servers", NULL };
+static const char *const l7__ref_keys[] = { "name", "weight", "servers", "mesh", NULL };
+static const char *const l7__ref_mesh_keys[] = { "service", "port", NULL };
 static const char *const l7__server_keys[] = { "address", "weight", NULL };
 static const char *const l7__variant_keys[] = { "header", "cookie", "value", "backend", NULL };
 static const char *const l7__mod_keys[] = { "set", "add", "remove", NULL };
@@ -199,6 +200,9 @@ static void l7__mods(struct cfg__ctx *c, const config_setting_t *r, const char *
 	}
 }
 
+static void l7__ref_mesh(struct cfg__ctx *c, const config_setting_t *e, const char *path,
+			 struct st_l7_backend_ref *ref);
+
 static void l7__refs(struct cfg__ctx *c, const config_setting_t *r, const char *path,
 		     struct st_l7_rule *rule)
 {
@@ -221,9 +225,11 @@ static void l7__refs(struct cfg__ctx *c, const config_setting_t *r, const char *
 		for (k = 0; k + 1 < rule->nrefs; k++)
 			if (ref->name[0] && !strcmp(rule->refs[k].name, ref->name))
 				cfg__error(c, e, p, "backend set \"%s\" is listed twice", ref->name);
+		l7__ref_mesh(c, e, p, ref);
 		sl = l7__list(c, e, p, "servers", ST_L7_BACKENDS_MAX, &ns);
-		if (!sl || !ns)
-			cfg__error(c, e, p, "needs \"servers\" ( { address = \"IP:PORT\"; }, ... )");
+		if ((!sl || !ns) && !ref->mesh_service[0])
+			cfg__error(c, e, p, "needs \"servers\" ( { address = \"IP:PORT\"; }, ... ) "
+				   "or \"mesh\" = { service; port; }");
 		for (j = 0; sl && j < ns; j++) {
 			config_setting_t *se = config_setting_get_elem(sl, j);
 			struct st_l7_backend *b = &ref->backends[ref->nbackends++];
@@ -238,6 +244,42 @@ static void l7__refs(struct cfg__ctx *c, const config_setting_t *r, const char *
 			cfg__int(c, se, q, "weight", 0, 1000000, 0, &bw);
 			b->weight = (uint32_t)bw;
 		}
+		ref->nstatic = ref->nbackends;
+	}
+}
+
+/* backends.[i].mesh = { service = "ns/name"; port = "http"; }: servers
+ * learned from clustermesh (the top-level mesh section must exist; the
+ * cross check is in config.c). */
+static void l7__ref_mesh(struct cfg__ctx *c, const config_setting_t *e, const char *path,
+			 struct st_l7_backend_ref *ref)
+{
+	config_setting_t *g = config_setting_get_member(e, "mesh");
+	const char *svc, *port, *slash;
+	char p[300];
+
+	if (!g)
+		return;
+	l7__at(p, sizeof(p), "%s.mesh", path);
+	if (!config_setting_is_group(g)) {
+		cfg__error(c, g, p, "must be a group { service = \"namespace/name\"; port = \"http\"; }");
+		return;
+	}
+	cfg__known(c, g, p, l7__ref_mesh_keys);
+	svc = cfg__str(c, g, p, "service", 1);
+	port = cfg__str(c, g, p, "port", 1);
+	if (!svc || !port)
+		return;
+	slash = strchr(svc, '/');
+	if (!slash || slash == svc || !slash[1] || strchr(slash + 1, '/') ||
+	    strlen(svc) >= sizeof(ref->mesh_service))
+		cfg__error(c, g, p, "\"service\" = \"%s\" is not \"namespace/name\"", svc);
+	else if (!port[0] || strlen(port) >= sizeof(ref->mesh_port))
+		cfg__error(c, g, p, "\"port\" needs a port name (1..%zu characters)",
+			   sizeof(ref->mesh_port) - 1);
+	else {
+		snprintf(ref->mesh_service, sizeof(ref->mesh_service), "%s", svc);
+		snprintf(ref->mesh_port, sizeof(ref->mesh_port), "%s", port);
 	}
 }
 

@@ -86,6 +86,12 @@ struct st_l7_backend_ref {
 	uint32_t weight;			/* share of the rule's requests (backendRefs weight) */
 	struct st_l7_backend backends[ST_L7_BACKENDS_MAX];
 	size_t nbackends;
+	/* Servers from clustermesh (straitd fills backends[] after the static
+	 * ones): a global service "namespace/name" and its port name; "" none.
+	 * A set with no server yet answers 503 (flag UH). */
+	char mesh_service[2 * ST_L7_NAME_MAX];
+	char mesh_port[ST_L7_NAME_MAX];
+	size_t nstatic;				/* backends[] from the config */
 };
 
 /* A/B and canary pinning: a request carrying this header (or cookie) with

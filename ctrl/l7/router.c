@@ -388,7 +388,9 @@ static int rt__refs(struct rt__rule *rr, const char *where, char *err, size_t er
 	if (!rule->nrefs && !rule->redirect.enabled)
 		return rt__fail(err, errlen, "%s: no backend refs (and no redirect)", where);
 	for (i = 0; i < rule->nrefs; i++) {
-		if (!rule->refs[i].nbackends || rule->refs[i].nbackends > ST_L7_BACKENDS_MAX)
+		/* none: a clustermesh set before its first servers (503, UH) */
+		if (rule->refs[i].nbackends > ST_L7_BACKENDS_MAX ||
+		    (!rule->refs[i].nbackends && !rule->refs[i].mesh_service[0]))
 			return rt__fail(err, errlen, "%s: backend ref %zu: %zu backends, 1 to %d",
 					where, i, rule->refs[i].nbackends, ST_L7_BACKENDS_MAX);
 		nb += rule->refs[i].nbackends;

@@ -19,12 +19,14 @@
  * and the next build drops them.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "ctrl/common/log.h"
+#include "ctrl/l7/proxy.h"
 #include "ctrl/straitd/daemon.h"
 #include "ctrl/straitd/mesh_src.h"
 
@@ -223,6 +225,55 @@ static int mesh_src__too_many(size_t n, const struct st_model *m, char *msg, siz
 	return -ENOSPC;
 }
 
+/* The l7 backend sets with `mesh = { service; port; }`: their servers,
+ * after the static ones, from the clusters (TCP ports; stale ones kept
+ * until the grace ends, like l4 backends; at most ST_L7_BACKENDS_MAX). */
+static int mesh_src__l7(struct st_mesh_src *s, struct st_model *m)
+{
+	size_t i, r, u, k, j, n;
+
+	s->l7_refs = s->l7_servers = 0;
+	for (i = 0; i < m->nservices; i++) {
+		struct st_l7_service *l7 = m->services[i].l7;
+
+		for (r = 0; l7 && r < l7->nroutes; r++)
+			for (u = 0; u < l7->routes[r].nrules; u++)
+				for (k = 0; k < l7->routes[r].rules[u].nrefs; k++) {
+					struct st_l7_backend_ref *ref = &l7->routes[r].rules[u].refs[k];
+					struct st_mesh_backend *mb = NULL;
+					char ns[ST_L7_NAME_MAX * 2], *name;
+					int rc;
+
+					if (!ref->mesh_service[0])
+						continue;
+					s->l7_refs++;
+					ref->nbackends = ref->nstatic;
+					snprintf(ns, sizeof(ns), "%s", ref->mesh_service);
+					name = strchr(ns, '/');
+					if (!name || !s->mesh)
+						continue;
+					*name++ = 0;
+					rc = st_mesh_backends(s->mesh, ns, name, ref->mesh_port, &mb, &n);
+					if (rc == -ENOMEM)
+						return rc;
+					for (j = 0; !rc && j < n && ref->nbackends < ST_L7_BACKENDS_MAX; j++) {
+						struct st_l7_backend *b = &ref->backends[ref->nbackends];
+
+						if (mb[j].proto && mb[j].proto != IPPROTO_TCP)
+							continue;
+						snprintf(b->addr, sizeof(b->addr),
+							 mb[j].family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+							 mb[j].addr, mb[j].port);
+						b->weight = 1;
+						ref->nbackends++;
+						s->l7_servers++;
+					}
+					free(mb);
+				}
+	}
+	return 0;
+}
+
 int st_mesh_src_merge(struct st_mesh_src *s, struct st_model *m, char *msg, size_t len)
 {
 	size_t i, k, nmaps = m->mesh ? m->mesh->nmaps : 0;
@@ -254,6 +305,11 @@ int st_mesh_src_merge(struct st_mesh_src *s, struct st_model *m, char *msg, size
 	if (rc) {
 		snprintf(msg, len, "clustermesh: merging the backends of service %s: %s",
 			 m->services[m->mesh->maps[i - 1].svc].name, strerror(-rc));
+		return rc;
+	}
+	rc = mesh_src__l7(s, m);
+	if (rc) {
+		snprintf(msg, len, "clustermesh: l7 backend sets: %s", strerror(-rc));
 		return rc;
 	}
 	rc = mesh_src__too_many(mesh_src__count(m), m, msg, len);
@@ -400,7 +456,7 @@ static void mesh_src__build(struct st_mesh_src *s)
 	/* Without a named change (a cluster went stale or came back) the
 	 * whole merge runs, as it does when base or d->model moved. */
 	int some = s->inc_ok && !s->dirty_all && s->ndirty && s->mesh && mm &&
-		   s->dirty_cap == mm->nmaps && s->nmap_skipped == mm->nmaps;
+		   s->dirty_cap == mm->nmaps && s->nmap_skipped == mm->nmaps && !s->l7_refs;
 	int rc;
 
 	s->last_error[0] = 0;
@@ -418,6 +474,12 @@ static void mesh_src__build(struct st_mesh_src *s)
 	}
 	s->last_error[0] = 0;
 	s->last_apply_unix_us = mesh_src__unix_us();
+	if (s->l7_refs && d->l7) {	/* the HTTP engine takes the new servers */
+		char err[512];
+
+		if (st_l7_engine_set(d->l7, &d->model, err, sizeof(err)))
+			st_err("mesh: the HTTP engine keeps its previous servers: %s", err);
+	}
 	st_dbg("mesh: applied (%s): %zu mapped services, %zu mesh backends (%zu left out) in "
 	       "%.1f ms", some ? "changed services" : "all", s->mapped, s->backends, s->skipped,
 	       s->last_build_ns / 1e6);

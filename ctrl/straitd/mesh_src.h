@@ -64,6 +64,8 @@ struct st_mesh_src {
 	uint32_t *map_skipped;		/* [nmap_skipped] backends each map left out */
 	size_t nmap_skipped;
 	uint64_t inc_builds;		/* builds that merged only the changed services */
+	size_t l7_refs;			/* l7 backend sets fed by the mesh (full builds then) */
+	size_t l7_servers;		/* servers they got at the last merge */
 };
 
 /* Follow d->model.mesh (which may be NULL: the source idles until a

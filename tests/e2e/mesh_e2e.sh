@@ -53,6 +53,8 @@ e2e_init mesh_e2e "${1:-}"
 VIP_WEB=192.0.2.10
 VIP_CANARY=192.0.2.11
 VIP_NEAR=192.0.2.12	# default/web again, affinity local (cluster-a)
+VIP_L7=192.0.2.13	# l7: a route whose backend set is default/webl7 port "web"
+HTTPB=$(dirname "$0")/http_backend.py
 GRACE_S=4
 FOLLOW_S=5		# bound for traffic to follow an etcd write
 METRICS=127.0.0.1:19477
@@ -148,6 +150,18 @@ svc_json() {
 		"$cl" "$name" "$bes" "$name" "$name" "$shared" "${CID[$cl]}"
 }
 
+# put_web CLUSTER BACKEND...: default/webl7, port "web" 8081 (HTTP) on each.
+put_web() {
+	local cl=$1 b sep="" bes=""
+	shift
+	for b; do
+		bes+="$sep\"$(addr "$b")\":{\"web\":{\"Protocol\":\"TCP\",\"Port\":8081}}"
+		sep=,
+	done
+	printf '{"cluster":"%s","namespace":"default","name":"webl7","frontends":{},"backends":{%s},"labels":{},"selector":{},"includeExternal":false,"shared":true,"clusterID":%d}' \
+		"$cl" "$bes" "${CID[$cl]}" | ectl "$cl" put "$PFX/$cl/default/webl7" >/dev/null
+}
+
 # put_svc CLUSTER [--port P] NAME BACKEND...: write it (shared).
 put_svc() {
 	local cl=$1 port=()
@@ -227,7 +241,10 @@ services = (
     mesh = { service = "default/canary"; port = "http";
              weights = { cluster-a = $1; cluster-b = $2; }; }; },
   { name = "near"; frontend = { address = "$VIP_NEAR"; port = 80; }; forwarding = "nat";
-    mesh = { service = "default/web"; port = "http"; affinity = "local"; }; }
+    mesh = { service = "default/web"; port = "http"; affinity = "local"; }; },
+  { name = "webl7"; mode = "l7"; frontend = { address = "$VIP_L7"; port = 80; protocol = "tcp"; };
+    routes = ( { name = "all"; rules = ( { backends = (
+      { name = "mesh"; mesh = { service = "default/webl7"; port = "web"; }; } ); } ); } ); }
 );
 EOF
 }
@@ -274,6 +291,30 @@ case_start() {
 	# affinity local: the same global service, only the local cluster's b1
 	run_clients near1 $VIP_NEAR:80 100
 	check_split near1 "b1=1"
+}
+
+# l7_names N: the backend names of N requests through the l7 service.
+l7_names() {
+	local i
+	for i in $(seq 1 "$1"); do
+		lab_exec client curl -s --max-time 3 "http://$VIP_L7/x" | jq -r '.name // "none"'
+	done | sort -u | tr '\n' ' '
+}
+l7_only_b2() { [ "$(l7_names 20)" = "b2 " ]; }
+l7_both() { [ "$(l7_names 30)" = "b1 b2 " ]; }
+
+case_l7() {
+	local b
+	say "== an l7 backend set from the mesh (default/webl7 port web)"
+	for b in b1 b2; do
+		lab_spawn "$b" "$tmp/http-$b.log" python3 "$HTTPB" --name "$b" --port 8081
+		e2e_extra_pids+=" $LAB_PID"
+		lab_wait_log "$tmp/http-$b.log" listening 10 || { ko "http backend $b"; return 1; }
+	done
+	put_web cluster-a b1 && put_web cluster-b b2 || { ko "etcdctl put webl7"; return 1; }
+	timed "HTTP requests reach both clusters' servers (b1, b2)" $FOLLOW_S l7_both
+	ectl cluster-a del "$PFX/cluster-a/default/webl7" >/dev/null
+	timed "cluster-a's webl7 deleted: every request goes to b2" $FOLLOW_S l7_only_b2
 }
 
 case_add_delete() {
@@ -433,6 +474,7 @@ e2e_begin
 sock=$tmp/api.sock
 e2e_lab_up
 case_start || closing
+case_l7
 case_add_delete
 case_malformed
 case_stale

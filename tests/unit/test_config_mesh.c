@@ -163,3 +163,29 @@ Test(config_mesh, errors)
 	    "mesh = { service = \"d/w\"; }; } );\n",
 	    "services.w.mesh: clustermesh backends feed l4 services only");
 }
+
+/* An l7 backend set whose servers come from the mesh: parsed, servers
+ * optional; refused without a top-level mesh, or with a bad service. */
+#define L7MESH(set) "services = ( { name = \"www\"; mode = \"l7\"; " \
+	"frontend = { address = \"192.0.2.20\"; port = 80; protocol = \"tcp\"; }; " \
+	"routes = ( { name = \"r\"; rules = ( { backends = ( " set " ); } ); } ); } );"
+Test(config_mesh, l7_backend_set_from_the_mesh)
+{
+	struct st_model m;
+	const struct st_l7_backend_ref *ref;
+
+	cr_assert_eq(parse(GW MESH("") L7MESH("{ name = \"m\"; mesh = { service = \"shop/web\"; port = \"http\"; }; }"),
+			   &m), 0, "%s", err);
+	ref = &m.services[0].l7->routes[0].rules[0].refs[0];
+	cr_assert_str_eq(ref->mesh_service, "shop/web");
+	cr_assert_str_eq(ref->mesh_port, "http");
+	cr_assert_eq(ref->nbackends, 0);
+	cr_assert_eq(ref->nstatic, 0);
+	st_model_free(&m);
+	bad(GW L7MESH("{ name = \"m\"; mesh = { service = \"shop/web\"; port = \"http\"; }; }"),
+	    "backend set \"m\" takes servers from the mesh, but there is no top-level \"mesh\" section");
+	bad(GW MESH("") L7MESH("{ name = \"m\"; mesh = { service = \"web\"; port = \"http\"; }; }"),
+	    "\"service\" = \"web\" is not \"namespace/name\"");
+	bad(GW MESH("") L7MESH("{ name = \"m\"; mesh = { service = \"a/b\"; }; }"), "missing \"port\"");
+	bad(GW MESH("") L7MESH("{ name = \"m\"; }"), "needs \"servers\"");
+}
