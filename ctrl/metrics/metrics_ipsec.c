@@ -90,9 +90,13 @@ int st_metrics_ipsec(const struct st_daemon *d, struct st_buf *out)
 			     "# HELP strait_ipsec_key_errors_total Key files refused (old keys kept).\n"
 			     "# TYPE strait_ipsec_key_errors_total counter\nstrait_ipsec_key_errors_total %llu\n"
 			     "# HELP strait_ipsec_current_spi SPI of the key that encrypts.\n"
-			     "# TYPE strait_ipsec_current_spi gauge\nstrait_ipsec_current_spi %u\n",
+			     "# TYPE strait_ipsec_current_spi gauge\nstrait_ipsec_current_spi %u\n"
+			     "# HELP strait_ipsec_drop_records_lost_total Worker drops not recorded as "
+			     "flow records (their ring was full; the drop counters have them).\n"
+			     "# TYPE strait_ipsec_drop_records_lost_total counter\n"
+			     "strait_ipsec_drop_records_lost_total %llu\n",
 			     (unsigned long long)s->key_loads, (unsigned long long)s->key_errors,
-			     s->current_spi);
+			     s->current_spi, (unsigned long long)s->drop_records_lost);
 	free(s);
 	return err ? -1 : 0;
 }
