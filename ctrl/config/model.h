@@ -120,6 +120,7 @@ struct st_mesh_model;
 
 /* gateway.http: the HTTP engine's workers, timeouts and limits (restart). */
 struct st_http_cfg {
+	uint64_t max_body;		/* request body bytes (413); 0: no limit */
 	uint32_t workers;		/* 0: one per CPU straitd may run on */
 	uint32_t header_timeout_ms;	/* a request head must arrive within */
 	uint32_t idle_timeout_ms;	/* keep-alive client connection idle */
@@ -130,9 +131,9 @@ struct st_http_cfg {
 	uint32_t max_head;		/* request head bytes (431) */
 	uint32_t max_fields;		/* request header fields (431) */
 	uint32_t max_uri;		/* request target bytes (414) */
-	uint32_t reserved;
-	uint64_t max_body;		/* request body bytes (413); 0: no limit */
-};				/* no padding: reloads compare it with memcmp */
+};
+/* Reloads compare it with memcmp: it must have no padding bytes. */
+_Static_assert(sizeof(struct st_http_cfg) == 8 + 10 * 4, "st_http_cfg has padding");
 
 struct st_model {
 	char source[PATH_MAX];

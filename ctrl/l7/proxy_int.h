@@ -285,7 +285,6 @@ struct l7__up *l7__up_get(struct l7__worker *w, const struct sockaddr *sa, sockl
 			  int fresh);
 void l7__up_attach(struct l7__conn *c, struct l7__up *u);
 void l7__up_release(struct l7__up *u, int reusable);
-void l7__up_pool_expire(struct st_loop *l, void *arg);
 void l7__up_pool_drop(struct l7__up *u);
 int l7__up_process(struct l7__conn *c, struct l7__up *u);
 int l7__req_head(struct l7__conn *c);

@@ -150,7 +150,7 @@ void l7__up_pool_drop(struct l7__up *u)
 }
 
 /* The idle timer: it has fired, so it is no longer the connection's. */
-void l7__up_pool_expire(struct st_loop *l, void *arg)
+static void l7__up_pool_expire(struct st_loop *l, void *arg)
 {
 	struct l7__up *u = arg;
 

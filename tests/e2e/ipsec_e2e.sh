@@ -147,10 +147,10 @@ case_start() {
 case_traffic() {
 	local n dec okk fail
 	say "== connections through the peer: 40 to $VIP_FAR:80 (backend behind p1)"
-	lab_exec sw tcpdump -i sw-gw -nn -U -w "$tmp/int.pcap" >/dev/null 2>&1 &
+	lab_exec sw tcpdump -i sw-gw -nn -U -w "$tmp/int.pcap" >/dev/null 2>"$tmp/tcpdump.log" &
 	tcpd_pid=$!
 	e2e_extra_pids="$peer_pid $tcpd_pid"
-	sleep 1
+	lab_wait_log "$tmp/tcpdump.log" 'listening on' 10 "$tcpd_pid" || ko "tcpdump did not start"
 	run_clients far "$VIP_FAR:80" 40
 	check_split far "pb=1"
 	run_clients near "$VIP_NEAR:80" 20
@@ -262,6 +262,18 @@ print(n)' "$1" 9000 "$2"
 }
 
 svc_packets() { ctl -o json service list | jq ".[] | select(.name == \"$1\") | .packets"; }
+# settled CMD: CMD's number has not moved since the last call (set
+# LAST= before polling); the blaster's count is an upper bound (send
+# errors), so "every packet" is not a condition that always comes true.
+settled() {
+	local v
+	v=$("$@")
+	[ -n "$LAST" ] && [ "$v" = "$LAST" ] && return 0
+	LAST=$v
+	return 1
+}
+# worker_seen: packets the IPsec worker received or its rx rings lost.
+worker_seen() { status | jq '.worker.rx_plain + .worker.rx_ring_full'; }
 
 # Throughput: the same sender through the plain XDP path (baseline) and
 # through XDP -> AF_XDP -> ESP encap -> AF_XDP tx, in the same run.
@@ -270,13 +282,15 @@ case_throughput() {
 	say "== throughput: UDP 64 B, one flow, ${secs}s each (sender-bound baseline first)"
 	p0=$(svc_packets near-udp)
 	sent=$(blast $VIP_NEAR $secs)
-	sleep 0.5
+	LAST= && poll 3 settled svc_packets near-udp || say "  (counters still moving after 3 s)"
 	p1=$(svc_packets near-udp)
 	say "  plain XDP:  sent $sent, forwarded $((p1 - p0)) = $(((p1 - p0) / secs)) pkt/s"
 	t0=$(status | jq '.worker.tx') e0=$(status | jq '.drops | [.[]] | add')
 	p0=$(svc_packets far-udp)
 	sent=$(blast $VIP_FAR $secs)
-	sleep 0.5
+	# XDP has counted what it balanced, and the worker took or lost it
+	{ LAST= && poll 3 settled svc_packets far-udp && LAST= && poll 3 settled worker_seen; } ||
+		say "  (counters still moving after 3 s)"
 	t1=$(status | jq '.worker.tx') e1=$(status | jq '.drops | [.[]] | add')
 	p1=$(svc_packets far-udp)
 	say "  IPsec path: sent $sent, balanced $((p1 - p0)), encrypted and sent $((t1 - t0)) = $(((t1 - t0) / secs)) pkt/s (ESP drops +$((e1 - e0)))"

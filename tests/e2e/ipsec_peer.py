@@ -24,7 +24,6 @@ import os
 import signal
 import sys
 import threading
-import time
 
 from scapy.all import (AsyncSniffer, Ether, IP, UDP, Raw, conf, get_if_hwaddr,
                        sendp)
@@ -156,8 +155,7 @@ class Peer:
     def attack(self):
         probe = IP(src=self.a.backend, dst=self.a.gw_snat) / UDP(sport=7, dport=9) / Raw(b"x" * 32)
         good = self.encrypt(probe)
-        self.to_gw(good)
-        time.sleep(0.2)
+        self.to_gw(good)                              # in order on one link:
         self.to_gw(good)                              # replay
         raw = bytearray(bytes(self.encrypt(probe)))
         raw[-20] ^= 0x55                              # ciphertext: bad ICV
@@ -180,11 +178,16 @@ def main():
     peer = Peer(a)
     signal.signal(signal.SIGHUP, lambda *_: peer.load())
     signal.signal(signal.SIGTERM, lambda *_: (peer.stats(), os._exit(0)))
-    s1 = AsyncSniffer(iface=a.outer, prn=peer.on_outer, store=False)
-    s2 = AsyncSniffer(iface=a.inner, prn=peer.on_inner, store=False)
+    up = [threading.Event(), threading.Event()]
+    s1 = AsyncSniffer(iface=a.outer, prn=peer.on_outer, store=False,
+                      started_callback=up[0].set)
+    s2 = AsyncSniffer(iface=a.inner, prn=peer.on_inner, store=False,
+                      started_callback=up[1].set)
     s1.start()
     s2.start()
-    time.sleep(0.5)
+    if not (up[0].wait(10) and up[1].wait(10)):
+        peer.say("sniffers did not start")
+        sys.exit(1)
     peer.say("ready")
     while True:
         with open(a.control) as ctl:
